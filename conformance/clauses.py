@@ -65,7 +65,7 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("ERR-07", _M, "errors", "An invalid request with stream:true is answered with an HTTP error, not a 200 stream"),
     ("ERR-08", _S, "errors", "An invalid request is answered 400 rather than 422"),
     # --- request acceptance ------------------------------------------------------------------
-    ("REQ-01", _M, "requests", "A minimal valid request is answered 200"),
+    ("REQ-01", _M, "requests", "A valid request is answered 200"),
     ("REQ-02", _M, "requests", "Content given as an array of text parts is accepted like a string"),
     ("REQ-03", _M, "requests", "An assistant message with tool_calls and content null is accepted"),
     ("REQ-04", _S, "requests", "Message orders OpenAI accepts (system after user, repeated user turns, developer role) are accepted"),

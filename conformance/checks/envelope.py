@@ -1,0 +1,228 @@
+"""The shape of a successful answer: schema, envelope fields, choices, finish_reason and usage."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from .. import schema
+from ..engine import Outcome, Skip, fail, passed
+from ..evidence import Evidence
+from ..suite import SUITE
+from .common import FINISH_REASONS, payloads, req, short
+
+check = SUITE.check
+_DAY = 86_400
+
+
+@check("ENV-01", on="chat")
+def response_matches_schema(ev: Evidence) -> Outcome:
+    """A non-stream answer validates against the response schema of the profile (strict or lenient reading)."""
+    errors = schema.validate("response", ev.body, strict=ev.strict, vendor=ev.vendor)
+    if errors:
+        return fail("a body valid for the response schema", "; ".join(errors[:5]), errors=errors)
+    return passed()
+
+
+@check("ENV-02", on=("chat", "stream"))
+def object_type(ev: Evidence) -> Outcome:
+    """object is "chat.completion" for a body and "chat.completion.chunk" for every stream chunk."""
+    expected = "chat.completion.chunk" if ev.exchange.events is not None else "chat.completion"
+    for label, payload in payloads(ev):
+        if payload.get("object") != expected:
+            return fail(f'object == "{expected}"', f"{label}: object = {short(payload.get('object'))}")
+    return passed()
+
+
+@check("ENV-03", on=("chat", "stream"))
+def created_in_seconds(ev: Evidence) -> Outcome:
+    """created is an integer Unix time in seconds, within a day of now (not milliseconds, not 0)."""
+    now = time.time()
+    for label, payload in payloads(ev):
+        created = payload.get("created")
+        if not isinstance(created, int) or isinstance(created, bool):
+            return fail("created: integer seconds", f"{label}: created = {short(created)}")
+        if abs(created - now) > _DAY:
+            unit = " (looks like milliseconds)" if created > 10**11 else ""
+            return fail(f"created within a day of {int(now)}", f"{label}: created = {created}{unit}")
+    return passed()
+
+
+@check("ENV-04", on=("chat", "stream"))
+def id_non_empty(ev: Evidence) -> Outcome:
+    """id is a non-empty string."""
+    for label, payload in payloads(ev):
+        value = payload.get("id")
+        if not isinstance(value, str) or not value:
+            return fail("a non-empty string id", f"{label}: id = {short(value)}")
+    return passed()
+
+
+@check("ENV-05", on=("chat", "stream"))
+def model_named(ev: Evidence) -> Outcome:
+    """model is a non-empty string naming the model that answered."""
+    for label, payload in payloads(ev):
+        value = payload.get("model")
+        if not isinstance(value, str) or not value:
+            return fail("a non-empty model string", f"{label}: model = {short(value)}")
+    return passed()
+
+
+@check("ENV-06", on="chat")
+def message_role_and_content(ev: Evidence) -> Outcome:
+    """Each choice's message has role "assistant" and content that is a string or null (never an array)."""
+    for choice in ev.choices():
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            return fail("choices[].message object", f"choice {choice.get('index')}: message = {short(message)}")
+        if message.get("role") != "assistant":
+            return fail('message.role == "assistant"', f"role = {short(message.get('role'))}")
+        if "content" not in message or not (message["content"] is None or isinstance(message["content"], str)):
+            return fail("message.content: string or null", f"content = {short(message.get('content', '(missing)'))}")
+    return passed()
+
+
+@check("ENV-07", on=("chat", "stream"))
+def no_error_key_on_success(ev: Evidence) -> Outcome:
+    """A successful body or chunk carries no "error" key, not even null (Go SDKs treat any error key as failure)."""
+    for label, payload in payloads(ev):
+        if "error" in payload:
+            return fail('no "error" key', f"{label}: error = {short(payload['error'])}")
+    return passed()
+
+
+@check("ENV-08", on="chat")
+def answer_in_content(ev: Evidence) -> Outcome:
+    """Without tools, the answer text is in message.content (not only in reasoning_content or similar)."""
+    if ev.data.get("tool_choice") not in (None, "none"):
+        return passed("tool call scenario")
+    for choice in ev.choices():
+        message = choice.get("message") or {}
+        if not message.get("tool_calls") and not (isinstance(message.get("content"), str) and message["content"]):
+            extra = [k for k in message if k not in ("role", "content", "refusal", "tool_calls")]
+            return fail("non-empty message.content", f"content = {short(message.get('content'))}; other keys {extra}")
+    return passed()
+
+
+@check("CHO-01", on=("chat", "stream"))
+def choice_count(ev: Evidence) -> Outcome:
+    """The answer has exactly n choices (n defaults to 1)."""
+    n = req(ev, "n", 1)
+    if ev.exchange.events is not None:
+        seen = sorted(i for i in ev.stream.choices)
+    else:
+        seen = [c.get("index") for c in ev.choices()]
+    if len(seen) != n:
+        return fail(f"{n} choice(s)", f"{len(seen)} choice(s) with indices {seen}")
+    return passed()
+
+
+@check("CHO-02", on=("chat", "stream"))
+def choice_indices(ev: Evidence) -> Outcome:
+    """Choice indices are the integers 0..n-1, each exactly once."""
+    if ev.exchange.events is not None:
+        indices = sorted(ev.stream.choices)
+    else:
+        indices = sorted((c.get("index") for c in ev.choices()), key=lambda i: (not isinstance(i, int), str(i)))
+    if indices != list(range(len(indices))):
+        return fail(f"indices {list(range(len(indices)))}", f"indices {indices} (-1 = index missing)")
+    return passed()
+
+
+@check("FIN-01", on=("chat", "stream"))
+def finish_reason_value(ev: Evidence) -> Outcome:
+    """finish_reason is stop, length, tool_calls, content_filter or function_call; '' and other values are not allowed."""
+    if ev.exchange.events is not None:
+        values = [(i, r) for i, acc in ev.stream.choices.items() for r in acc.finish_reasons]
+    else:
+        values = [(c.get("index"), c.get("finish_reason")) for c in ev.choices()]
+    for index, value in values:
+        if value not in FINISH_REASONS:
+            return fail(f"finish_reason in {list(FINISH_REASONS)}", f"choice {index}: finish_reason = {short(value)}")
+    return passed()
+
+
+@check("FIN-05", on="chat")
+def tool_calls_reason_has_calls(ev: Evidence) -> Outcome:
+    """finish_reason "tool_calls" only when the message actually carries tool calls."""
+    for choice in ev.choices():
+        message = choice.get("message") or {}
+        if choice.get("finish_reason") == "tool_calls" and not message.get("tool_calls"):
+            return fail("message.tool_calls when finish_reason is tool_calls", f"tool_calls = {short(message.get('tool_calls'))}")
+    return passed()
+
+
+@check("USE-01", on="chat")
+def usage_present(ev: Evidence) -> Outcome:
+    """A non-stream answer carries usage with integer prompt_tokens, completion_tokens and total_tokens."""
+    usage = ev.usage()
+    if usage is None:
+        return fail("a usage object", f"usage = {short(ev.body.get('usage', '(missing)'))}")
+    missing = [k for k in ("prompt_tokens", "completion_tokens", "total_tokens") if not _is_int(usage.get(k))]
+    if missing:
+        return fail("integer prompt/completion/total tokens", f"not integers: {missing} in {short(usage)}")
+    return passed()
+
+
+@check("USE-02", on=("chat", "stream"))
+def usage_adds_up(ev: Evidence) -> Outcome:
+    """total_tokens == prompt_tokens + completion_tokens (reasoning tokens are part of completion_tokens)."""
+    usage = _usage(ev)
+    p, c, t = (usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
+    if not all(_is_int(v) for v in (p, c, t)):
+        raise Skip(f"usage counts are not integers ({short(usage)}); judged by USE-01 / SSE-19")
+    if p + c != t:
+        return fail(f"total_tokens == {p} + {c} = {p + c}", f"total_tokens = {t}")
+    return passed()
+
+
+@check("USE-03", on=("chat", "stream"))
+def usage_plausible(ev: Evidence) -> Outcome:
+    """prompt_tokens > 0, and completion_tokens >= 1 whenever content or tool calls were produced."""
+    usage = _usage(ev)
+    p, c = usage.get("prompt_tokens"), usage.get("completion_tokens")
+    if not (_is_int(p) and _is_int(c)):
+        raise Skip(f"usage counts are not integers ({short(usage)}); judged by USE-01 / SSE-19")
+    produced = _produced_output(ev)
+    if p <= 0:
+        return fail("prompt_tokens > 0", f"prompt_tokens = {p}")
+    if produced and c < 1:
+        return fail("completion_tokens >= 1 for a non-empty answer", f"completion_tokens = {c}")
+    details = usage.get("completion_tokens_details")
+    reasoning = details.get("reasoning_tokens") if isinstance(details, dict) else None
+    if _is_int(reasoning) and reasoning > c:
+        return fail("reasoning_tokens <= completion_tokens", f"reasoning_tokens = {reasoning}, completion_tokens = {c}")
+    return passed()
+
+
+@check("PAR-09", on="chat")
+def logprobs_absent_unless_asked(ev: Evidence) -> Outcome:
+    """Without logprobs:true, choices carry logprobs null (or no logprobs key)."""
+    if req(ev, "logprobs"):
+        return passed("logprobs requested")
+    for choice in ev.choices():
+        if choice.get("logprobs") is not None:
+            return fail("logprobs null or absent", f"choice {choice.get('index')}: logprobs = {short(choice['logprobs'])}")
+    return passed()
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _usage(ev: Evidence) -> dict[str, Any]:
+    if ev.exchange.events is not None:
+        usage = ev.stream.final_usage()
+        if usage is None:
+            raise Skip("the stream carries no usage chunk; judged by SSE-11")
+        return usage
+    usage = ev.usage()
+    if usage is None:
+        raise Skip("the body has no usage object; judged by USE-01")
+    return usage
+
+
+def _produced_output(ev: Evidence) -> bool:
+    if ev.exchange.events is not None:
+        return any(acc.content or acc.tool_calls for acc in ev.stream.choices.values())
+    return any((c.get("message") or {}).get("content") or (c.get("message") or {}).get("tool_calls") for c in ev.choices())

@@ -1,0 +1,23 @@
+"""The protocol-agnostic engine: verdicts, the scenario/check registry and the concurrent runner."""
+
+from .model import (
+    BudgetExhausted,
+    CannotJudge,
+    Outcome,
+    Result,
+    Skip,
+    Verdict,
+    fail,
+    inconclusive,
+    info,
+    passed,
+    warn,
+)
+from .budget import Budget
+from .registry import CheckSpec, Rule, ScenarioSpec, Suite
+from .runner import RunOutcome, Runner
+
+__all__ = [
+    "Budget", "BudgetExhausted", "CannotJudge", "CheckSpec", "Outcome", "Result", "Rule", "RunOutcome", "Runner",
+    "ScenarioSpec", "Skip", "Suite", "Verdict", "fail", "inconclusive", "info", "passed", "warn",
+]

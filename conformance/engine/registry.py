@@ -1,0 +1,103 @@
+"""A suite is a set of scenarios (how to obtain evidence) and checks (rules judged on it).
+
+A scenario is a function `ctx -> evidence` that talks to the target.  A check is a function
+`evidence -> Outcome` that states one rule in its docstring.  Checks attach to scenarios by tag,
+so one request can feed many rules (requests cost money on real targets).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import Outcome
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The clause a check enforces: an id, an RFC 2119 level, an area and a one-line title."""
+
+    id: str
+    level: str
+    area: str
+    title: str
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    name: str
+    func: Callable[[Any], Any]
+    tags: frozenset[str]
+    marks: frozenset[str]  # free-form labels a profile selects on (e.g. "smoke", "deep", "vendor")
+    requests: int  # how many requests it sends, for budgeting and docs
+    doc: str
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    rule: Rule
+    func: Callable[[Any], Outcome]
+    on: frozenset[str]  # scenario tags (a scenario's own name is one of its tags)
+    marks: frozenset[str]
+    doc: str
+
+    def applies_to(self, scenario: ScenarioSpec) -> bool:
+        return bool(self.on & scenario.tags)
+
+
+@dataclass
+class Suite:
+    """Registry of scenarios and checks; decorators fill it at import time."""
+
+    rule_lookup: Callable[[str], Rule]
+    scenarios: dict[str, ScenarioSpec] = field(default_factory=dict)
+    checks: dict[str, CheckSpec] = field(default_factory=dict)
+
+    def scenario(
+        self, *tags: str, marks: Iterable[str] = (), requests: int = 1
+    ) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
+        def register(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
+            name = func.__name__
+            if name in self.scenarios:
+                raise ValueError(f"duplicate scenario {name}")
+            self.scenarios[name] = ScenarioSpec(
+                name, func, frozenset((name, "any", *tags)), frozenset(marks), requests, _doc(func)
+            )
+            return func
+
+        return register
+
+    def check(
+        self, clause_id: str, *, on: str | Iterable[str], marks: Iterable[str] = ()
+    ) -> Callable[[Callable[[Any], Outcome]], Callable[[Any], Outcome]]:
+        tags = frozenset([on] if isinstance(on, str) else on)
+
+        def register(func: Callable[[Any], Outcome]) -> Callable[[Any], Outcome]:
+            name = f"{func.__module__.rsplit('.', 1)[-1]}.{func.__name__}"
+            if name in self.checks:
+                raise ValueError(f"duplicate check {name}")
+            doc = _doc(func)
+            if not doc:
+                raise ValueError(f"check {name} must state its rule in a docstring")
+            self.checks[name] = CheckSpec(name, self.rule_lookup(clause_id), func, tags, frozenset(marks), doc)
+            return func
+
+        return register
+
+    def select(
+        self,
+        include_check: Callable[[CheckSpec], bool],
+        include_scenario: Callable[[ScenarioSpec], bool],
+    ) -> tuple[list[CheckSpec], list[ScenarioSpec]]:
+        """The checks a caller wants, and the wanted scenarios that feed at least one of them."""
+        checks = [c for c in self.checks.values() if include_check(c)]
+        scenarios = [s for s in self.scenarios.values() if include_scenario(s) and any(c.applies_to(s) for c in checks)]
+        checks = [c for c in checks if any(c.applies_to(s) for s in scenarios)]
+        return checks, scenarios
+
+
+def _doc(func: Callable[..., Any]) -> str:
+    return inspect.cleandoc(func.__doc__ or "")

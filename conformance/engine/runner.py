@@ -1,0 +1,162 @@
+"""Run scenarios concurrently and judge each with the checks attached to it.
+
+The runner is protocol-agnostic: it calls scenario functions with an opaque context and check
+functions with whatever evidence the scenario returned.  Everything that goes wrong inside a
+scenario or a check becomes a verdict (SKIP / ERROR), never an exception out of `run`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from .model import BudgetExhausted, CannotJudge, Outcome, Result, Skip, Verdict
+from .registry import CheckSpec, ScenarioSpec
+
+Redact = Callable[[str], str]
+
+
+@dataclass
+class RunOutcome:
+    results: list[Result] = field(default_factory=list)
+    interrupted: bool = False
+    started_at: float = 0.0
+    finished_at: float = 0.0
+
+    @property
+    def duration(self) -> float:
+        return self.finished_at - self.started_at
+
+
+def _lower_by_level(outcome: Outcome, level: str) -> Verdict:
+    """A violated SHOULD is a warning and a violated MAY is information, whatever the check said."""
+    if outcome.verdict is Verdict.FAIL and level == "SHOULD":
+        return Verdict.WARN
+    if outcome.verdict in (Verdict.FAIL, Verdict.WARN) and level == "MAY":
+        return Verdict.INFO
+    return outcome.verdict
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+class Runner:
+    def __init__(
+        self,
+        checks: Iterable[CheckSpec],
+        scenarios: Iterable[ScenarioSpec],
+        context: Any,
+        *,
+        concurrency: int = 4,
+        redact: Redact = lambda s: s,
+        on_result: Callable[[Result], None] = lambda r: None,
+    ) -> None:
+        self.checks = list(checks)
+        self.scenarios = list(scenarios)
+        self.context = context
+        self.concurrency = max(1, concurrency)
+        self.redact = redact
+        self.on_result = on_result
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the run to stop: scenarios not started yet are not started."""
+        self._cancelled.set()
+
+    def run(self) -> RunOutcome:
+        outcome = RunOutcome(started_at=time.time())
+        pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="scenario")
+        pending: set[Future[list[Result]]] = set()
+        try:
+            pending = {pool.submit(self._run_scenario, s) for s in self.scenarios}
+            while pending:
+                done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+                for future in done:
+                    for result in future.result():
+                        outcome.results.append(result)
+                        self.on_result(result)
+                if self._cancelled.is_set():
+                    outcome.interrupted = True
+                    break
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+            self._cancelled.set()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            outcome.finished_at = time.time()
+        return outcome
+
+    def _run_scenario(self, scenario: ScenarioSpec) -> list[Result]:
+        checks = [c for c in self.checks if c.applies_to(scenario)]
+        if self._cancelled.is_set():
+            return []
+        started = time.perf_counter()
+        try:
+            evidence = scenario.func(self.context)
+        except Skip as exc:
+            return [self._bare(c, scenario, Verdict.SKIP, self.redact(str(exc))) for c in checks]
+        except BudgetExhausted as exc:
+            return [self._bare(c, scenario, Verdict.SKIP, f"budget exhausted: {self.redact(str(exc))}") for c in checks]
+        except CannotJudge as exc:
+            return [self._bare(c, scenario, Verdict.ERROR, f"could not judge: {self.redact(str(exc))}") for c in checks]
+        except Exception as exc:  # a harness bug must not stop other scenarios
+            note = f"scenario {scenario.name} crashed: {self.redact(_one_line(exc))}"
+            return [self._bare(c, scenario, Verdict.ERROR, note, trace=self.redact(traceback.format_exc())) for c in checks]
+        scenario_time = time.perf_counter() - started
+        return [self._judge(c, scenario, evidence, scenario_time) for c in checks]
+
+    def _judge(self, check: CheckSpec, scenario: ScenarioSpec, evidence: Any, scenario_time: float) -> Result:
+        started = time.perf_counter()
+        try:
+            outcome = check.func(evidence)
+        except Skip as exc:
+            outcome = Outcome(Verdict.SKIP, note=str(exc))
+        except CannotJudge as exc:
+            outcome = Outcome(Verdict.ERROR, note=f"could not judge: {exc}")
+        except Exception as exc:
+            outcome = Outcome(
+                Verdict.ERROR,
+                note=f"check crashed: {_one_line(exc)}",
+                evidence={"traceback": traceback.format_exc()},
+            )
+        verdict = _lower_by_level(outcome, check.rule.level)
+        artifacts = outcome.artifacts
+        if verdict is not Verdict.PASS and not artifacts:
+            artifacts = list(getattr(evidence, "artifacts", lambda: [])())
+        return Result(
+            check=check.name,
+            clause=check.rule.id,
+            level=check.rule.level,
+            area=check.rule.area,
+            title=check.rule.title,
+            rule=check.doc,
+            scenario=scenario.name,
+            verdict=verdict,
+            expected=self.redact(outcome.expected),
+            observed=self.redact(outcome.observed),
+            note=self.redact(outcome.note),
+            artifacts=[a.to_dict() for a in artifacts] if verdict is not Verdict.PASS else [],
+            evidence=outcome.evidence,
+            duration=scenario_time + time.perf_counter() - started,
+        )
+
+    def _bare(self, check: CheckSpec, scenario: ScenarioSpec, verdict: Verdict, note: str, trace: str = "") -> Result:
+        return Result(
+            check=check.name,
+            clause=check.rule.id,
+            level=check.rule.level,
+            area=check.rule.area,
+            title=check.rule.title,
+            rule=check.doc,
+            scenario=scenario.name,
+            verdict=verdict,
+            note=note,
+            evidence={"traceback": trace} if trace else {},
+        )

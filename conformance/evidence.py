@@ -1,0 +1,125 @@
+"""What a scenario hands to its checks: the request, the exchange(s) and parsed views of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from .engine import Skip
+from .stream import StreamView, parse_stream
+from .target import Context
+from .wire.client import Exchange
+
+_BODY_PREVIEW = 16 * 1024
+
+
+@dataclass
+class ExchangeArtifact:
+    """A reproducible record of one exchange: redacted request, curl line, response bytes / SSE transcript."""
+
+    label: str
+    exchange: Exchange
+
+    def to_dict(self) -> dict[str, Any]:
+        ex = self.exchange
+        return {
+            "label": self.label,
+            "request": {
+                "method": ex.request.method,
+                "url": ex.request.url,
+                "headers": [list(h) for h in ex.request.headers],
+                "body": ex.request.body[:_BODY_PREVIEW].decode("utf-8", "replace"),
+            },
+            "curl": ex.request.curl(),
+            "response": {
+                "status": ex.status,
+                "headers": [list(h) for h in ex.headers],
+                "body": ex.body[:_BODY_PREVIEW].decode("utf-8", "replace"),
+                "body_bytes": len(ex.body),
+                "error": f"{ex.error.kind}: {ex.error.message}" if ex.error else None,
+                "truncated": ex.truncated,
+                "elapsed": round(ex.elapsed, 4),
+            },
+            "transcript": ex.transcript(),
+        }
+
+
+@dataclass
+class Evidence:
+    ctx: Context
+    request: dict[str, Any] | bytes
+    exchange: Exchange
+    related: dict[str, Exchange] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def strict(self) -> bool:
+        return self.ctx.profile.strict
+
+    @property
+    def vendor(self) -> bool:
+        return self.ctx.profile.vendor
+
+    def artifacts(self) -> list[ExchangeArtifact]:
+        return [ExchangeArtifact("primary", self.exchange)] + [
+            ExchangeArtifact(name, ex) for name, ex in self.related.items()
+        ]
+
+    # A rule whose precondition failed is not applicable (SKIP); the precondition has its own check.
+
+    def require_response(self) -> Exchange:
+        """The exchange, if an HTTP response arrived at all (HTTP-01 judges the transport itself)."""
+        if self.exchange.status is None:
+            error = self.exchange.error
+            reason = f"{error.kind}: {error.message}" if error else "no response"
+            raise Skip(f"no HTTP response ({reason}); judged by HTTP-01")
+        return self.exchange
+
+    def require_ok(self) -> Exchange:
+        ex = self.require_response()
+        if ex.status != 200:
+            raise Skip(f"no 200 answer (HTTP {ex.status}); judged by REQ-01 / ERR-*")
+        return ex
+
+    @cached_property
+    def body(self) -> dict[str, Any]:
+        """The 200 response body as a JSON object, or Skip."""
+        ex = self.require_ok()
+        if ex.events is not None:
+            raise Skip("the response is an event stream, not a JSON body; judged by SSE-15")
+        try:
+            value = ex.json()
+        except ValueError as exc:
+            raise Skip(f"the body is not JSON ({exc}); judged by HTTP-02") from None
+        if not isinstance(value, dict):
+            raise Skip(f"the body is JSON {type(value).__name__}, not an object; judged by ENV-01")
+        return value
+
+    @cached_property
+    def stream(self) -> StreamView:
+        """The 200 response as a parsed chat stream, or Skip."""
+        ex = self.require_ok()
+        if ex.events is None:
+            raise Skip(f"the response is not an event stream (Content-Type {ex.content_type or 'missing'}); judged by SSE-01")
+        return parse_stream(ex.events)
+
+    def choices(self) -> list[dict[str, Any]]:
+        value = self.body.get("choices")
+        if not isinstance(value, list):
+            raise Skip("the body has no choices array; judged by ENV-01")
+        return [c for c in value if isinstance(c, dict)]
+
+    def message(self, index: int = 0) -> dict[str, Any]:
+        choices = self.choices()
+        if len(choices) <= index or not isinstance(choices[index].get("message"), dict):
+            raise Skip(f"the body has no choices[{index}].message object; judged by ENV-01")
+        return choices[index]["message"]
+
+    def content(self, index: int = 0) -> str:
+        value = self.message(index).get("content")
+        return value if isinstance(value, str) else ""
+
+    def usage(self) -> dict[str, Any] | None:
+        value = self.body.get("usage")
+        return value if isinstance(value, dict) else None

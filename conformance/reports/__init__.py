@@ -1,0 +1,1 @@
+"""Report writers: they render a RunReport and know nothing about the protocol under test."""

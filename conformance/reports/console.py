@@ -1,0 +1,67 @@
+"""Terminal output: live progress while the run goes, then a summary table per area."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, TextIO
+
+from ..engine import Result, Verdict
+
+_COLUMNS = ("PASS", "FAIL", "WARN", "SKIP", "ERROR", "INCONCLUSIVE", "INFO")
+_MARK = {Verdict.PASS: ".", Verdict.FAIL: "F", Verdict.WARN: "W", Verdict.SKIP: "s", Verdict.ERROR: "E",
+         Verdict.INCONCLUSIVE: "?", Verdict.INFO: "i"}
+
+
+class Progress:
+    """One character per result, like pytest; a newline every 80."""
+
+    def __init__(self, out: TextIO = sys.stderr) -> None:
+        self.out = out
+        self.count = 0
+
+    def start(self, checks: int, scenarios: int) -> None:
+        self.out.write(f"running {checks} checks over {scenarios} scenarios\n")
+        self.out.flush()
+
+    def __call__(self, result: Result) -> None:
+        self.out.write(_MARK[result.verdict])
+        self.count += 1
+        if self.count % 80 == 0:
+            self.out.write("\n")
+        self.out.flush()
+
+    def finish(self) -> None:
+        if self.count % 80:
+            self.out.write("\n")
+
+
+def summary_table(document: dict[str, Any]) -> str:
+    summary = document["summary"]
+    rows = [("area", *_COLUMNS)]
+    for area, counts in summary["by_area"].items():
+        rows.append((area, *(str(counts.get(c, 0)) for c in _COLUMNS)))
+    totals = summary["verdicts"]
+    rows.append(("total", *(str(totals.get(c, 0)) for c in _COLUMNS)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)) for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    lines.insert(len(lines) - 1, "-" * len(lines[0]))
+    return "\n".join(lines)
+
+
+def findings(document: dict[str, Any], verdicts: tuple[str, ...] = ("FAIL", "ERROR", "WARN")) -> str:
+    """One block per non-passing result: clause, level, scenario, expected vs observed, and a curl line."""
+    out = []
+    for r in document["results"]:
+        if r["verdict"] not in verdicts:
+            continue
+        out.append(f"{r['verdict']:5} {r['clause']} ({r['level']}) {r['check']} [{r['scenario']}]")
+        out.append(f"      rule:     {r['title']}")
+        if r["expected"] or r["observed"]:
+            out.append(f"      expected: {r['expected']}")
+            out.append(f"      observed: {r['observed']}")
+        if r["note"]:
+            out.append(f"      note:     {r['note']}")
+        if r["artifacts"]:
+            out.append(f"      repro:    {r['artifacts'][0]['curl']}")
+    return "\n".join(out)

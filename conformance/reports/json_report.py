@@ -1,0 +1,89 @@
+"""report.json: the versioned, machine-readable record of a run, from which every other format renders."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..engine import Verdict
+from ..session import RunReport
+
+FORMAT = "oai-conformance-report"
+FORMAT_VERSION = 1
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="seconds")
+
+
+def status_of(results: list[dict[str, Any]], interrupted: bool) -> str:
+    """conformant: every MUST passed; partial: no MUST failed but some were not judged; else non-conformant."""
+    musts = [r for r in results if r["level"] == "MUST"]
+    if any(r["verdict"] == Verdict.FAIL.value for r in results):
+        return "non-conformant"
+    if interrupted or any(r["verdict"] in (Verdict.ERROR.value, Verdict.SKIP.value, Verdict.INCONCLUSIVE.value) for r in musts):
+        return "partial"
+    return "conformant"
+
+
+def summarize(results: list[dict[str, Any]], interrupted: bool) -> dict[str, Any]:
+    by_area: dict[str, Counter[str]] = {}
+    by_level: dict[str, Counter[str]] = {}
+    for r in results:
+        by_area.setdefault(r["area"], Counter())[r["verdict"]] += 1
+        by_level.setdefault(r["level"], Counter())[r["verdict"]] += 1
+    return {
+        "status": status_of(results, interrupted),
+        "verdicts": dict(Counter(r["verdict"] for r in results)),
+        "by_area": {k: dict(v) for k, v in sorted(by_area.items())},
+        "by_level": {k: dict(v) for k, v in sorted(by_level.items())},
+        "total": len(results),
+    }
+
+
+def build(report: RunReport) -> dict[str, Any]:
+    results = [r.to_dict() for r in sorted(report.results, key=lambda r: (r.area, r.clause, r.check, r.scenario))]
+    document = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "run": {
+            "id": report.run_id,
+            "profile": report.profile.name,
+            "started_at": _iso(report.started_at),
+            "finished_at": _iso(report.finished_at),
+            "duration_s": round(report.finished_at - report.started_at, 3),
+            "interrupted": report.interrupted,
+            "requests": report.requests,
+            "tokens": report.tokens,
+        },
+        "provenance": report.provenance,
+        "summary": summarize(results, report.interrupted),
+        "results": results,
+    }
+    return report.redactor.obj(document)  # last line of defence: no secret leaves in a report
+
+
+def write(report: RunReport, reports_dir: Path) -> Path:
+    """Write reports/<run-id>/report.json and point reports/latest at it; returns the run directory."""
+    run_dir = reports_dir / report.run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "report.json").write_text(json.dumps(build(report), indent=2, ensure_ascii=False) + "\n")
+    _point_latest(reports_dir, run_dir)
+    return run_dir
+
+
+def _point_latest(reports_dir: Path, run_dir: Path) -> None:
+    latest = reports_dir / "latest"
+    if latest.is_symlink() or latest.is_file():
+        latest.unlink()
+    elif latest.is_dir():
+        shutil.rmtree(latest)
+    try:
+        os.symlink(run_dir.name, latest, target_is_directory=True)
+    except OSError:  # file systems without symlinks: copy instead
+        shutil.copytree(run_dir, latest)

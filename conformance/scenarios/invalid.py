@@ -1,0 +1,91 @@
+"""Requests that break exactly one rule; each knows which parameter the error should name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..engine import Skip
+from ..evidence import Evidence
+from ..suite import SUITE
+from ..target import OMIT, Context
+from .prompts import GREETING, WEATHER_TOOL
+
+Mutation = Callable[[Context], dict[str, Any]]
+
+
+def _register(name: str, doc: str, build: Mutation, param: str | None, *tags: str, marks: tuple[str, ...] = ()) -> None:
+    def run(ctx: Context) -> Evidence:
+        body = build(ctx)
+        return Evidence(ctx, body, ctx.send(body), data={"param": param})
+
+    run.__name__ = name
+    run.__doc__ = doc
+    SUITE.scenario("invalid", *tags, marks=marks)(run)
+
+
+_INVALID: list[tuple[str, str, Mutation, str | None, tuple[str, ...]]] = [
+    ("missing_messages", "No messages key at all.",
+     lambda c: c.body(GREETING, messages=OMIT), "messages", ()),
+    ("empty_messages", "messages is an empty array.",
+     lambda c: c.body([]), "messages", ()),
+    ("temperature_too_high", "temperature 2.5, above the maximum of 2.",
+     lambda c: c.body(GREETING, temperature=2.5), "temperature", ()),
+    ("temperature_wrong_type", "temperature given as the string \"0.5\".",
+     lambda c: c.body(GREETING, temperature="0.5"), "temperature", ()),
+    ("top_p_too_high", "top_p 1.5, above the maximum of 1.",
+     lambda c: c.body(GREETING, top_p=1.5), "top_p", ()),
+    ("n_zero", "n 0, below the minimum of 1.",
+     lambda c: c.body(GREETING, n=0), "n", ()),
+    ("max_tokens_zero", "max_tokens 0, below the minimum of 1.",
+     lambda c: c.body(GREETING, max_tokens=0), "max_tokens", ()),
+    ("five_stop_strings", "stop with five strings; at most four are allowed.",
+     lambda c: c.body(GREETING, stop=["a", "b", "c", "d", "e"]), "stop", ()),
+    ("top_logprobs_without_logprobs", "top_logprobs 2 without logprobs true.",
+     lambda c: c.body(GREETING, top_logprobs=2), "top_logprobs", ()),
+    ("top_logprobs_too_high", "top_logprobs 21, above the maximum of 20.",
+     lambda c: c.body(GREETING, logprobs=True, top_logprobs=21), "top_logprobs", ()),
+    ("stream_options_without_stream", "stream_options given while stream is false.",
+     lambda c: c.body(GREETING, stream_options={"include_usage": True}), "stream_options", ()),
+    ("tool_choice_without_tools", "tool_choice required with no tools.",
+     lambda c: c.body(GREETING, tool_choice="required"), "tool_choice", ("tool_rules",)),
+    ("tool_choice_null", "tool_choice null; the field is not nullable.",
+     lambda c: c.body(GREETING, tools=[WEATHER_TOOL], tool_choice=None), "tool_choice", ()),
+    ("role_unknown", "A message with role 'wizard'.",
+     lambda c: c.body([{"role": "wizard", "content": "hi"}]), "messages", ()),
+    ("orphan_tool_message", "A tool message whose tool_call_id matches no earlier tool call.",
+     lambda c: c.body([{"role": "user", "content": GREETING},
+                       {"role": "tool", "tool_call_id": "call_missing", "content": "42"}]), "messages", ()),
+    ("stream_temperature_too_high", "temperature 2.5 with stream true: the error must come before any stream.",
+     lambda c: c.body(GREETING, temperature=2.5, stream=True), "temperature", ("invalid_stream",)),
+]
+
+_SMOKE = {"missing_messages", "temperature_too_high"}
+
+for _name, _doc, _build, _param, _tags in _INVALID:
+    _register(_name, _doc, _build, _param, *_tags, marks=("smoke",) if _name in _SMOKE else ())
+
+
+@SUITE.scenario("invalid", "malformed")
+def malformed_json(ctx: Context) -> Evidence:
+    """A body that is not JSON at all."""
+    raw = b'{"model": "x", "messages": [ this is not json'
+    return Evidence(ctx, raw, ctx.send(raw), data={"param": None})
+
+
+@SUITE.scenario("unknown_model")
+def unknown_model(ctx: Context) -> Evidence:
+    """A model id that cannot exist."""
+    body = ctx.body(GREETING, model="no-such-model-conformance-probe")
+    return Evidence(ctx, body, ctx.send(body), data={"param": "model"})
+
+
+@SUITE.scenario("auth", requests=2)
+def bad_credentials(ctx: Context) -> Evidence:
+    """No key, then a wrong key; only when the user said the target enforces auth (gave a key)."""
+    if not ctx.target.enforces_auth:
+        raise Skip("no API key configured for the target, so auth is not tested (open server)")
+    body = ctx.body(GREETING)
+    missing = ctx.send(body, auth=False)
+    wrong = ctx.send(body, api_key="sk-conformance-wrong-key-0000")
+    return Evidence(ctx, body, missing, related={"wrong_key": wrong})

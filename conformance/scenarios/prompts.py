@@ -1,0 +1,42 @@
+"""Prompts whose correct answers are known in advance, so no answer quality is ever judged."""
+
+GREETING = "Reply with one short sentence greeting the reader."
+COUNT_TO_30 = "Count from 1 to 30, separated by single spaces. Output only the numbers."
+COUNT_TO_12 = "Count from 1 to 12, separated by single spaces. Output only the numbers."
+RANDOM_WORDS = "Write 8 random English words separated by spaces. Output only the words."
+JSON_PROMPT = "Return a JSON object describing a city with keys name and population. Output JSON only."
+WEATHER_PROMPT = "What is the weather in Paris? Use the get_weather tool."
+PARALLEL_PROMPT = "Use get_weather and get_time for Paris, calling each tool in parallel."
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+    },
+}
+TIME_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "description": "Current local time in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+    },
+}
+CITY_SCHEMA = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "population": {"type": "integer"}},
+    "required": ["name", "population"],
+    "additionalProperties": False,
+}

@@ -1,0 +1,177 @@
+"""One conformance run, front-end agnostic: the CLI and the pytest plugin both call `execute`.
+
+It resolves the target (or starts the embedded reference server), runs a preflight, runs the
+selected scenarios and checks concurrently, and returns a `RunReport` with provenance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import shlex
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__, schema
+from .engine import Budget, CheckSpec, Result, Runner, ScenarioSpec
+from .profiles import DEFAULT_PROFILE, Profile, get_profile
+from .suite import load_suite
+from .target import Context, Target
+from .wire.client import Limits, RawClient
+from .wire.redact import Redactor
+
+EMBEDDED_MODEL = "reference-model"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class TargetUnreachable(Exception):
+    """The preflight could not reach the target at all: the run cannot start (exit code 2)."""
+
+
+@dataclass
+class RunConfig:
+    base_url: str | None = None  # None: start the embedded reference server
+    model: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    api_key: str | None = None  # set programmatically (tests); otherwise read from api_key_env
+    auth_header: str = "Authorization"
+    auth_scheme: str | None = "Bearer"
+    profile: str = DEFAULT_PROFILE
+    concurrency: int = 8
+    max_requests: int | None = None
+    max_tokens_total: int | None = None
+    limits: Limits = field(default_factory=Limits)
+    seed: int = 0
+    clauses: tuple[str, ...] = ()  # only these clause ids (prefix match, e.g. "SSE")
+    scenarios: tuple[str, ...] = ()  # only these scenario names
+    defects: tuple[str, ...] = ()  # embedded server only: run against a mutant
+    command: list[str] = field(default_factory=lambda: list(sys.argv))
+
+
+@dataclass
+class RunReport:
+    run_id: str
+    profile: Profile
+    target: Target
+    results: list[Result]
+    started_at: float
+    finished_at: float
+    interrupted: bool
+    requests: int
+    tokens: int
+    provenance: dict[str, Any]
+    redactor: Redactor
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.results:
+            out[r.verdict.value] = out.get(r.verdict.value, 0) + 1
+        return out
+
+
+def select(profile: Profile, config: RunConfig) -> tuple[list[CheckSpec], list[ScenarioSpec]]:
+    suite = load_suite()
+
+    def want_check(c: CheckSpec) -> bool:
+        return profile.enables(c.marks) and (not config.clauses or any(c.rule.id.startswith(p) for p in config.clauses))
+
+    def want_scenario(s: ScenarioSpec) -> bool:
+        return profile.admits(s.marks) and (not config.scenarios or s.name in config.scenarios)
+
+    return suite.select(want_check, want_scenario)
+
+
+@contextmanager
+def resolve_target(config: RunConfig) -> Iterator[Target]:
+    """The user's target, or the embedded reference server (started here, stopped on exit)."""
+    if config.base_url:
+        key = config.api_key if config.api_key is not None else os.environ.get(config.api_key_env) or None
+        yield Target(config.base_url.rstrip("/"), config.model or "", key, config.auth_header, config.auth_scheme)
+        return
+    from .servers.launcher import ReferenceServer
+
+    key = config.api_key or f"sk-embedded-{secrets.token_hex(12)}"
+    with ReferenceServer(api_key=key) as server:
+        url = server.url_for(*config.defects) if config.defects else server.base_url
+        yield Target(url, config.model or EMBEDDED_MODEL, key, "Authorization", "Bearer", embedded=True)
+
+
+def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r: None,
+            on_start: Callable[[int, int], None] = lambda checks, scenarios: None) -> RunReport:
+    profile = get_profile(config.profile)
+    checks, scenarios = select(profile, config)
+    with resolve_target(config) as target:
+        if not target.model:
+            raise ValueError("--model is required with --base-url")
+        budget = Budget(config.max_requests, config.max_tokens_total)
+        client = RawClient(
+            target.base_url, api_key=target.api_key, auth_header=target.auth_header, auth_scheme=target.auth_scheme,
+            secrets=target.secrets, limits=config.limits, budget=budget,
+        )
+        with client:
+            facts = preflight(client)
+            ctx = Context(client, target, profile, budget, seed=config.seed, facts=facts)
+            runner = Runner(checks, scenarios, ctx, concurrency=config.concurrency,
+                            redact=client.redactor.text, on_result=on_result)
+            on_start(len(checks), len(scenarios))
+            outcome = runner.run()
+        run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(outcome.started_at)) + "-" + uuid.uuid4().hex[:6]
+        provenance = _provenance(config, target, profile, facts, client.redactor)
+        return RunReport(run_id, profile, target, outcome.results, outcome.started_at, outcome.finished_at,
+                         outcome.interrupted, budget.requests, budget.tokens, provenance, client.redactor)
+
+
+def preflight(client: RawClient) -> dict[str, Any]:
+    """GET /models with short timeouts: unreachable ⇒ TargetUnreachable; anything else is recorded."""
+    quick = Limits(connect_timeout=5.0, read_timeout=10.0, total_timeout=15.0, max_body_bytes=1024 * 1024)
+    ex = client.get("/models", limits=quick)
+    if ex.status is None and ex.error is not None and ex.error.kind in ("connect", "connect-timeout", "protocol", "reset"):
+        raise TargetUnreachable(f"{client.url('/models')}: {ex.error.kind}: {ex.error.message}")
+    facts: dict[str, Any] = {"models_status": ex.status, "server_headers": _server_headers(ex.headers)}
+    try:
+        facts["models"] = ex.json() if ex.status == 200 else None
+    except ValueError:
+        facts["models"] = None
+    return facts
+
+
+def _server_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
+    keep = ("server", "x-powered-by", "via", "openai-version", "x-request-id", "date")
+    return {k.lower(): v for k, v in headers if k.lower() in keep}
+
+
+def _provenance(config: RunConfig, target: Target, profile: Profile, facts: dict[str, Any],
+                redactor: Redactor) -> dict[str, Any]:
+    return {
+        "suite_version": __version__,
+        "suite_commit": _git_commit(),
+        "schema_hash": schema.schema_hash(),
+        "profile": profile.name,
+        "command": redactor.text(shlex.join(config.command)),
+        "target_url": target.base_url,
+        "model": target.model,
+        "embedded_server": target.embedded,
+        "server_headers": facts.get("server_headers", {}),
+        "models_status": facts.get("models_status"),
+        "models": redactor.obj(facts.get("models")),
+        "seed": config.seed,
+        "concurrency": config.concurrency,
+        "limits": dataclasses.asdict(config.limits),
+        "python": sys.version.split()[0],
+    }
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

@@ -1,0 +1,141 @@
+"""A chat stream as data: the parsed chunks of an SSE exchange and what they reassemble into.
+
+Parsing is tolerant on purpose: a malformed chunk is recorded (checks judge it), never raised.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .wire.sse import SSEEvent
+
+DONE = "[DONE]"
+
+
+@dataclass
+class Chunk:
+    """One data event: its position, the raw event and the parsed JSON (None if it did not parse)."""
+
+    position: int
+    event: SSEEvent
+    payload: Any
+    parse_error: str | None = None
+
+    @property
+    def choices(self) -> list[dict[str, Any]]:
+        value = self.payload.get("choices") if isinstance(self.payload, dict) else None
+        return [c for c in value if isinstance(c, dict)] if isinstance(value, list) else []
+
+
+@dataclass
+class ToolCallAccumulator:
+    index: int
+    id: str | None = None
+    type: str | None = None
+    name: str | None = None
+    arguments: str = ""
+    deltas: int = 0
+
+
+@dataclass
+class ChoiceAccumulator:
+    """Everything streamed for one choice index, in arrival order."""
+
+    index: int
+    roles: list[Any] = field(default_factory=list)
+    content: str = ""
+    content_seen: bool = False
+    finish_reasons: list[Any] = field(default_factory=list)  # non-null values only
+    tool_calls: dict[int, ToolCallAccumulator] = field(default_factory=dict)
+    logprob_tokens: list[dict[str, Any]] = field(default_factory=list)
+    first_position: int = -1
+    last_position: int = -1
+
+
+@dataclass
+class StreamView:
+    chunks: list[Chunk]  # data events before [DONE], excluding the error event
+    done: bool  # a [DONE] event arrived
+    events_after_done: int
+    error_event: Chunk | None  # an in-band {"error": ...} event
+    choices: dict[int, ChoiceAccumulator]
+    usage_chunks: list[Chunk]  # chunks with a non-null usage
+
+    @property
+    def json_chunks(self) -> list[Chunk]:
+        return [c for c in self.chunks if isinstance(c.payload, dict)]
+
+    def text(self, index: int = 0) -> str:
+        choice = self.choices.get(index)
+        return choice.content if choice else ""
+
+    def final_usage(self) -> dict[str, Any] | None:
+        if not self.usage_chunks:
+            return None
+        usage = self.usage_chunks[-1].payload.get("usage")
+        return usage if isinstance(usage, dict) else None
+
+
+def parse_stream(events: list[SSEEvent]) -> StreamView:
+    chunks: list[Chunk] = []
+    done = False
+    after_done = 0
+    error_event: Chunk | None = None
+    for position, event in enumerate(events):
+        if done:
+            after_done += 1
+            continue
+        if event.data.strip() == DONE:
+            done = True
+            continue
+        try:
+            chunk = Chunk(position, event, json.loads(event.data))
+        except ValueError as exc:
+            chunk = Chunk(position, event, None, f"{exc}")
+        if isinstance(chunk.payload, dict) and chunk.payload.get("error") and "choices" not in chunk.payload:
+            error_event = chunk
+            continue
+        chunks.append(chunk)
+    view = StreamView(chunks, done, after_done, error_event, {}, [])
+    for chunk in view.json_chunks:
+        if chunk.payload.get("usage") is not None:
+            view.usage_chunks.append(chunk)
+        for choice in chunk.choices:
+            _accumulate(view, chunk, choice)
+    return view
+
+
+def _accumulate(view: StreamView, chunk: Chunk, choice: dict[str, Any]) -> None:
+    index = choice.get("index")
+    if not isinstance(index, int):
+        index = -1  # recorded under -1 so checks can see index-less choices
+    acc = view.choices.setdefault(index, ChoiceAccumulator(index))
+    if acc.first_position < 0:
+        acc.first_position = chunk.position
+    acc.last_position = chunk.position
+    delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+    if "role" in delta:
+        acc.roles.append(delta["role"])
+    if isinstance(delta.get("content"), str):
+        acc.content += delta["content"]
+        acc.content_seen = True
+    if choice.get("finish_reason") is not None:
+        acc.finish_reasons.append(choice["finish_reason"])
+    logprobs = choice.get("logprobs")
+    if isinstance(logprobs, dict) and isinstance(logprobs.get("content"), list):
+        acc.logprob_tokens.extend(t for t in logprobs["content"] if isinstance(t, dict))
+    for call in delta.get("tool_calls") or []:
+        if not isinstance(call, dict):
+            continue
+        call_index = call.get("index")
+        key = call_index if isinstance(call_index, int) else -1
+        tool = acc.tool_calls.setdefault(key, ToolCallAccumulator(key))
+        tool.deltas += 1
+        tool.id = tool.id or call.get("id") or None
+        tool.type = tool.type or call.get("type")
+        function = call.get("function") if isinstance(call.get("function"), dict) else {}
+        tool.name = tool.name or function.get("name") or None
+        if isinstance(function.get("arguments"), str):
+            tool.arguments += function["arguments"]

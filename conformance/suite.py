@@ -1,0 +1,36 @@
+"""The chat-completions suite: one registry that the scenario and check modules fill on import."""
+
+from __future__ import annotations
+
+import importlib
+
+from .clauses import clause
+from .engine import Rule, Suite
+
+
+def _rule(cid: str) -> Rule:
+    c = clause(cid)
+    return Rule(c.id, c.level.value, c.area, c.title)
+
+
+SUITE = Suite(rule_lookup=_rule)
+
+_MODULES = (
+    "conformance.scenarios.basic",
+    "conformance.scenarios.params",
+    "conformance.scenarios.invalid",
+    "conformance.scenarios.tools",
+    "conformance.checks.transport",
+    "conformance.checks.envelope",
+    "conformance.checks.stream",
+    "conformance.checks.errors",
+    "conformance.checks.params",
+    "conformance.checks.tools",
+)
+
+
+def load_suite() -> Suite:
+    """Import every scenario and check module once; returns the filled registry."""
+    for name in _MODULES:
+        importlib.import_module(name)
+    return SUITE

@@ -1,0 +1,88 @@
+"""The target under test and the context scenarios use to talk to it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .engine import Budget
+from .profiles import Profile
+from .wire.client import Exchange, Limits, RawClient
+
+CHAT_PATH = "/chat/completions"
+
+
+@dataclass
+class Target:
+    """Where to send requests and how to authenticate; `api_key` never leaves the raw client unredacted."""
+
+    base_url: str
+    model: str
+    api_key: str | None = None
+    auth_header: str = "Authorization"
+    auth_scheme: str | None = "Bearer"
+    secrets: tuple[str, ...] = ()
+    embedded: bool = False  # the suite started this server itself
+
+    @property
+    def enforces_auth(self) -> bool:
+        """Auth checks only make sense when the user gave a key (an open server is recorded, not failed)."""
+        return bool(self.api_key)
+
+
+@dataclass
+class Context:
+    """What a scenario gets: the pooled client, the target, the profile and the run's budget."""
+
+    client: RawClient
+    target: Target
+    profile: Profile
+    budget: Budget
+    max_tokens: int = 16
+    seed: int = 0
+    facts: dict[str, Any] = field(default_factory=dict)  # preflight findings (e.g. the /models answer)
+
+    def body(self, prompt: str | list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+        """A chat request for the target's model; a str prompt becomes one user message."""
+        messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else copy.deepcopy(prompt)
+        body: dict[str, Any] = {"model": self.target.model, "messages": messages}
+        if "max_tokens" not in fields and "max_completion_tokens" not in fields:
+            body["max_tokens"] = self.max_tokens
+        body.update(fields)
+        return {k: v for k, v in body.items() if v is not OMIT}
+
+    def send(self, body: dict[str, Any] | bytes, *, limits: Limits | None = None, **kwargs: Any) -> Exchange:
+        """POST to the chat endpoint; tokens reported in usage are charged to the budget."""
+        exchange = self.client.post_json(CHAT_PATH, body, limits=limits, **kwargs)
+        self.budget.charge_tokens(_reported_tokens(exchange))
+        return exchange
+
+
+class _Omit:
+    def __repr__(self) -> str:
+        return "OMIT"
+
+
+OMIT: Any = _Omit()  # pass as a field value to leave a default field out of the body
+
+
+def _reported_tokens(exchange: Exchange) -> int:
+    """Total tokens the target says it spent, from the body or the stream's usage chunk (0 if unknown)."""
+    payloads: list[Any] = []
+    if exchange.events is not None:
+        payloads = [e.data for e in exchange.events[-3:]]
+    elif exchange.status == 200:
+        payloads = [exchange.body.decode("utf-8", "replace")]
+    for raw in payloads:
+        if '"usage"' not in raw:
+            continue
+        try:
+            usage = json.loads(raw).get("usage") or {}
+            total = usage.get("total_tokens")
+            if isinstance(total, int):
+                return total
+        except (ValueError, AttributeError):
+            continue
+    return 0

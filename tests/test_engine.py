@@ -1,0 +1,183 @@
+"""The protocol-agnostic engine: registry selection, verdict lowering, failure containment, concurrency."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from conformance.engine import (
+    Budget, BudgetExhausted, CannotJudge, Rule, Runner, Skip, Suite, Verdict, fail, passed, warn,
+)
+
+RULES = {"R-MUST": Rule("R-MUST", "MUST", "a", "must"), "R-SHOULD": Rule("R-SHOULD", "SHOULD", "a", "should"),
+         "R-MAY": Rule("R-MAY", "MAY", "b", "may")}
+
+
+def make_suite() -> Suite:
+    suite = Suite(rule_lookup=RULES.__getitem__)
+
+    @suite.scenario("good")
+    def ok_scenario(ctx):
+        """Returns 1."""
+        return 1
+
+    @suite.scenario("bad")
+    def skipping_scenario(ctx):
+        """Not applicable."""
+        raise Skip("capability refused")
+
+    @suite.scenario("bad")
+    def crashing_scenario(ctx):
+        """A harness bug."""
+        raise RuntimeError("boom\nsecond line")
+
+    @suite.scenario("bad")
+    def broke_budget(ctx):
+        """Out of budget."""
+        raise BudgetExhausted("10 of 10 requests used")
+
+    @suite.check("R-MUST", on="good")
+    def must_fails(ev):
+        """Fails with evidence."""
+        return fail("x", "y")
+
+    @suite.check("R-SHOULD", on="good")
+    def should_fails(ev):
+        """A violated SHOULD."""
+        return fail("x", "y")
+
+    @suite.check("R-MAY", on="good")
+    def may_warns(ev):
+        """A violated MAY."""
+        return warn("x", "y")
+
+    @suite.check("R-MUST", on="good")
+    def cannot_judge(ev):
+        """Evidence missing."""
+        raise CannotJudge("no body")
+
+    @suite.check("R-MUST", on="good")
+    def crashes(ev):
+        """Harness bug in a check."""
+        return {}["missing"]
+
+    @suite.check("R-MUST", on=("good", "bad"))
+    def passes(ev):
+        """Always satisfied by the fake evidence."""
+        return passed()
+
+    return suite
+
+
+def run(suite: Suite, **kwargs):
+    checks, scenarios = suite.select(lambda c: True, lambda s: True)
+    return Runner(checks, scenarios, context=None, redact=lambda s: s.replace("boom", "***"), **kwargs).run()
+
+
+def verdicts(outcome) -> dict[tuple[str, str], Verdict]:
+    return {(r.check.split(".")[-1], r.scenario): r.verdict for r in outcome.results}
+
+
+def test_verdicts_and_containment():
+    got = verdicts(run(make_suite()))
+    assert got[("must_fails", "ok_scenario")] is Verdict.FAIL
+    assert got[("should_fails", "ok_scenario")] is Verdict.WARN
+    assert got[("may_warns", "ok_scenario")] is Verdict.INFO
+    assert got[("cannot_judge", "ok_scenario")] is Verdict.ERROR
+    assert got[("crashes", "ok_scenario")] is Verdict.ERROR
+    assert got[("passes", "ok_scenario")] is Verdict.PASS
+    assert got[("passes", "skipping_scenario")] is Verdict.SKIP
+    assert got[("passes", "crashing_scenario")] is Verdict.ERROR
+    assert got[("passes", "broke_budget")] is Verdict.SKIP
+
+
+def test_notes_are_one_line_and_redacted():
+    outcome = run(make_suite())
+    crash = next(r for r in outcome.results if r.scenario == "crashing_scenario")
+    assert "boom" not in crash.note and "***" in crash.note and "\n" not in crash.note
+    budget = next(r for r in outcome.results if r.scenario == "broke_budget")
+    assert budget.note == "budget exhausted: 10 of 10 requests used"
+
+
+def test_select_keeps_only_scenarios_that_feed_a_check():
+    suite = make_suite()
+    checks, scenarios = suite.select(lambda c: c.name.endswith("must_fails"), lambda s: True)
+    assert [s.name for s in scenarios] == ["ok_scenario"]
+    assert [c.name for c in checks] == ["test_engine.must_fails"]
+
+
+def test_registry_rejects_checks_without_a_rule_docstring_and_duplicates():
+    suite = Suite(rule_lookup=RULES.__getitem__)
+    with pytest.raises(ValueError, match="docstring"):
+        suite.check("R-MUST", on="x")(lambda ev: passed())
+
+    def dup(ctx):
+        """Doc."""
+
+    suite.scenario()(dup)
+    with pytest.raises(ValueError, match="duplicate"):
+        suite.scenario()(dup)
+
+
+def test_scenarios_run_concurrently():
+    suite = Suite(rule_lookup=RULES.__getitem__)
+    in_flight, peak, lock = [0], [0], threading.Lock()
+
+    def slow(ctx):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.05)
+        with lock:
+            in_flight[0] -= 1
+
+    for i in range(8):
+        def slow_i(ctx):
+            slow(ctx)
+        slow_i.__name__, slow_i.__doc__ = f"slow{i}", "Sleeps."
+        suite.scenario("s")(slow_i)
+
+    def ok(ev):
+        """Passes."""
+        return passed()
+
+    suite.check("R-MUST", on="s")(ok)
+    outcome = run(suite, concurrency=4)
+    assert len(outcome.results) == 8 and peak[0] == 4
+
+
+def test_cancel_stops_pending_scenarios():
+    suite = Suite(rule_lookup=RULES.__getitem__)
+    started = []
+
+    for i in range(20):
+        def sc(ctx, i=i):
+            started.append(i)
+            time.sleep(0.2)
+        sc.__name__, sc.__doc__ = f"sc{i}", "Sleeps."
+        suite.scenario("s")(sc)
+
+    def ok(ev):
+        """Passes."""
+        return passed()
+
+    suite.check("R-MUST", on="s")(ok)
+    checks, scenarios = suite.select(lambda c: True, lambda s: True)
+    runner = Runner(checks, scenarios, None, concurrency=2)
+    threading.Timer(0.1, runner.cancel).start()
+    outcome = runner.run()
+    assert outcome.interrupted and len(started) < 20
+
+
+def test_budget_refuses_past_the_limit():
+    budget = Budget(max_requests=2, max_tokens=100)
+    budget.charge_request()
+    budget.charge_request()
+    with pytest.raises(BudgetExhausted):
+        budget.charge_request()
+    tokens = Budget(max_tokens=10)
+    tokens.charge_tokens(12)
+    with pytest.raises(BudgetExhausted, match="tokens"):
+        tokens.charge_request()
