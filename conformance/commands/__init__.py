@@ -1,0 +1,1 @@
+"""CLI subcommands, one module each: `add_parser(subparsers)` declares it, `main(args)` runs it."""
