@@ -12,6 +12,7 @@ COMMANDS = {
     "serve": "serve",
     "list-checks": "list_checks",
     "list-defects": "list_defects",
+    "selftest": "selftest",
 }
 
 

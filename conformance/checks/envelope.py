@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from .. import schema
-from ..engine import Outcome, Skip, fail, passed
+from ..engine import NotApplicable, Outcome, Skip, fail, passed
 from ..evidence import Evidence
 from ..suite import SUITE
 from .common import FINISH_REASONS, payloads, req, short
@@ -212,6 +212,8 @@ def _is_int(value: Any) -> bool:
 
 def _usage(ev: Evidence) -> dict[str, Any]:
     if ev.exchange.events is not None:
+        if not (req(ev, "stream_options") or {}).get("include_usage"):
+            raise NotApplicable
         usage = ev.stream.final_usage()
         if usage is None:
             raise Skip("the stream carries no usage chunk; judged by SSE-11")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import schema
-from ..engine import Outcome, Skip, fail, info, passed
+from ..engine import NotApplicable, Outcome, Skip, fail, info, passed
 from ..evidence import Evidence
 from ..suite import SUITE
 from ..wire.client import Exchange
@@ -44,7 +44,7 @@ def error_envelope(ev: Evidence) -> Outcome:
         if errors:
             return fail('{"error": {"message", "type", "param", "code"}}', f"{label}: {short(body)}", note="; ".join(errors[:3]))
     if all(ex.status is not None and ex.status < 400 for ex in [ev.exchange, *ev.related.values()]):
-        raise Skip("no error answer in this scenario")
+        raise NotApplicable
     return passed()
 
 
@@ -71,7 +71,7 @@ def error_names_param(ev: Evidence) -> Outcome:
     """The error names the offending parameter in error.param."""
     expected = ev.data.get("param")
     if expected is None:
-        raise Skip("no single parameter to name")
+        raise NotApplicable  # the request breaks no single named parameter
     if _status(ev) < 400:
         raise Skip("not an error answer; judged by ERR-02")
     try:
@@ -105,7 +105,7 @@ def unknown_model_is_404(ev: Evidence) -> Outcome:
     return fail("HTTP 404 model_not_found", f"HTTP {status}")
 
 
-@check("ERR-07", on="invalid_stream")
+@check("SSE-13", on="invalid_stream")
 def invalid_stream_is_http_error(ev: Evidence) -> Outcome:
     """An invalid request with stream:true is refused with an HTTP error before any stream starts (not 200 + error event)."""
     status = _status(ev)

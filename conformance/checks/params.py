@@ -7,7 +7,7 @@ import re
 
 import jsonschema
 
-from ..engine import Outcome, Skip, fail, inconclusive, passed
+from ..engine import NotApplicable, Outcome, Skip, fail, inconclusive, passed
 from ..evidence import Evidence
 from ..stream import parse_stream
 from ..suite import SUITE
@@ -20,7 +20,7 @@ def _cap(ev: Evidence) -> tuple[str, int]:
     for field in ("max_completion_tokens", "max_tokens"):
         if isinstance(req(ev, field), int):
             return field, req(ev, field)
-    raise Skip("no token cap in the request")
+    raise NotApplicable
 
 
 def _completion(ev: Evidence) -> tuple[str, int | None, object]:
@@ -41,7 +41,7 @@ def max_tokens_caps(ev: Evidence) -> Outcome:
     """max_tokens N bounds completion_tokens to N."""
     field, cap = _cap(ev)
     if field != "max_tokens":
-        raise Skip("judged by PAR-02")
+        raise NotApplicable
     return _judge_cap(ev, field, cap)
 
 
@@ -50,7 +50,7 @@ def max_completion_tokens_caps(ev: Evidence) -> Outcome:
     """max_completion_tokens N bounds completion_tokens to N (reasoning tokens included)."""
     field, cap = _cap(ev)
     if field != "max_completion_tokens":
-        raise Skip("judged by PAR-01")
+        raise NotApplicable
     return _judge_cap(ev, field, cap)
 
 
@@ -98,7 +98,7 @@ def stop_sequences_honoured(ev: Evidence) -> Outcome:
 def n_choices_complete(ev: Evidence) -> Outcome:
     """n = 2 returns two complete choices, each with text and a finish_reason."""
     if ev.exchange.events is not None:
-        raise Skip("judged by SSE-12 for streams")
+        raise NotApplicable  # SSE-12 judges streams
     n = req(ev, "n", 1)
     choices = ev.choices()
     if len(choices) != n:
@@ -140,7 +140,7 @@ def json_schema_mode(ev: Evidence) -> Outcome:
 def logprobs_content(ev: Evidence) -> Outcome:
     """logprobs:true returns one entry per token with logprob <= 0, and the tokens concatenate to the content."""
     if ev.exchange.events is not None:
-        raise Skip("judged by SSE-16 for streams")
+        raise NotApplicable  # SSE-16 judges streams
     choice = ev.choices()[0] if ev.choices() else {}
     logprobs = choice.get("logprobs")
     entries = logprobs.get("content") if isinstance(logprobs, dict) else None
@@ -160,7 +160,7 @@ def top_logprobs_count(ev: Evidence) -> Outcome:
     """top_logprobs k returns exactly k alternatives per token."""
     k = req(ev, "top_logprobs")
     if not isinstance(k, int):
-        raise Skip("top_logprobs not requested")
+        raise NotApplicable
     if ev.exchange.events is not None:
         acc = ev.stream.choices.get(0)
         entries = acc.logprob_tokens if acc else []

@@ -7,7 +7,7 @@ from typing import Any
 
 import jsonschema
 
-from ..engine import Outcome, Skip, fail, passed
+from ..engine import NotApplicable, Outcome, Skip, fail, passed
 from ..evidence import Evidence
 from ..suite import SUITE
 from .common import short
@@ -36,7 +36,7 @@ def _schema_for(ev: Evidence, name: str | None) -> dict[str, Any] | None:
 def required_calls_a_tool(ev: Evidence) -> Outcome:
     """tool_choice "required" (or auto with a prompt naming the tool) yields at least one tool call."""
     if _choice_kind(ev) not in ("required", "auto"):
-        raise Skip("judged by TOOL-03")
+        raise NotApplicable
     if not _calls(ev):
         return fail("at least one tool call", f"no tool_calls; content {short(ev.message(0).get('content'))}")
     return passed()
@@ -55,7 +55,7 @@ def named_choice_obeyed(ev: Evidence) -> Outcome:
     """A named tool_choice calls exactly the named function."""
     choice = ev.data.get("tool_choice")
     if not isinstance(choice, dict):
-        raise Skip("not a named tool_choice")
+        raise NotApplicable
     wanted = choice["function"]["name"]
     names = [(c.get("function") or {}).get("name") for c in _calls(ev)]
     if names != [wanted]:
@@ -136,7 +136,7 @@ def tool_choice_needs_tools(ev: Evidence) -> Outcome:
 def tool_calls_finish_reason(ev: Evidence) -> Outcome:
     """When tools were called under tool_choice auto or required, finish_reason is "tool_calls"."""
     if _choice_kind(ev) not in ("auto", "required"):
-        raise Skip("named choice; judged by FIN-04")
+        raise NotApplicable
     reason, called = _finish_and_called(ev)
     if not called:
         raise Skip("no tool call; judged by TOOL-01")
@@ -149,7 +149,7 @@ def tool_calls_finish_reason(ev: Evidence) -> Outcome:
 def named_call_finish_reason(ev: Evidence) -> Outcome:
     """A call forced by a named tool_choice ends with "tool_calls" or "stop" (OpenAI itself answers "stop" there)."""
     if _choice_kind(ev) != "named":
-        raise Skip("not a named tool_choice")
+        raise NotApplicable
     reason, called = _finish_and_called(ev)
     if called and reason not in ("tool_calls", "stop"):
         return fail('finish_reason "tool_calls" or "stop"', f"finish_reason = {short(reason)}")

@@ -1,8 +1,10 @@
 """The protocol-agnostic engine: verdicts, the scenario/check registry and the concurrent runner."""
 
 from .model import (
+    SEVERITY,
     BudgetExhausted,
     CannotJudge,
+    NotApplicable,
     Outcome,
     Result,
     Skip,
@@ -18,6 +20,7 @@ from .registry import CheckSpec, Rule, ScenarioSpec, Suite
 from .runner import RunOutcome, Runner
 
 __all__ = [
-    "Budget", "BudgetExhausted", "CannotJudge", "CheckSpec", "Outcome", "Result", "Rule", "RunOutcome", "Runner",
+    "SEVERITY",
+    "Budget", "BudgetExhausted", "CannotJudge", "CheckSpec", "NotApplicable", "Outcome", "Result", "Rule", "RunOutcome", "Runner",
     "ScenarioSpec", "Skip", "Suite", "Verdict", "fail", "inconclusive", "info", "passed", "warn",
 ]

@@ -43,6 +43,10 @@ class Skip(Exception):
     """Raised by a scenario or check: the rule does not apply here (capability refused, option absent)."""
 
 
+class NotApplicable(Exception):
+    """Raised by a check: the rule does not concern this scenario at all; no result is recorded."""
+
+
 class CannotJudge(Exception):
     """Raised by a check: the evidence needed to judge is missing (e.g. the body was not JSON)."""
 

@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import BudgetExhausted, CannotJudge, Outcome, Result, Skip, Verdict
+from .model import BudgetExhausted, CannotJudge, NotApplicable, Outcome, Result, Skip, Verdict
 from .registry import CheckSpec, ScenarioSpec
 
 Redact = Callable[[str], str]
@@ -110,12 +110,15 @@ class Runner:
             note = f"scenario {scenario.name} crashed: {self.redact(_one_line(exc))}"
             return [self._bare(c, scenario, Verdict.ERROR, note, trace=self.redact(traceback.format_exc())) for c in checks]
         scenario_time = time.perf_counter() - started
-        return [self._judge(c, scenario, evidence, scenario_time) for c in checks]
+        judged = (self._judge(c, scenario, evidence, scenario_time) for c in checks)
+        return [r for r in judged if r is not None]
 
-    def _judge(self, check: CheckSpec, scenario: ScenarioSpec, evidence: Any, scenario_time: float) -> Result:
+    def _judge(self, check: CheckSpec, scenario: ScenarioSpec, evidence: Any, scenario_time: float) -> Result | None:
         started = time.perf_counter()
         try:
             outcome = check.func(evidence)
+        except NotApplicable:
+            return None
         except Skip as exc:
             outcome = Outcome(Verdict.SKIP, note=str(exc))
         except CannotJudge as exc:

@@ -1,0 +1,35 @@
+"""`conformance selftest`: show what the suite can catch — the kill matrix over every named defect."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILURES = 0, 1
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("selftest", help="run the suite against every named defect of the reference server (kill matrix)")
+    p.add_argument("defects", nargs="*", help="only these defects (default: all)")
+    p.add_argument("--output", type=Path, default=Path("reports/kill-matrix.md"), help="default %(default)s")
+    return p
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..selftest import render_markdown, run_matrix
+
+    def show(row) -> None:  # type: ignore[no-untyped-def]
+        mark = "ok  " if row.killed else "MISS"
+        extra = f"  unexpected: {', '.join(row.unexpected)}" if row.unexpected else ""
+        print(f"{mark} {row.defect.name:42} {row.defect.clause:8} expected {row.expected:5} observed {row.observed}{extra}",
+              flush=True)
+
+    rows = [r.to_dict() for r in run_matrix(args.defects or None, on_row=show)]
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(render_markdown(rows))
+    args.output.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
+    missed = [r["defect"] for r in rows if not r["killed"]]
+    print(f"\n{len(rows) - len(missed)} of {len(rows)} as expected; matrix written to {args.output}", file=sys.stderr)
+    return EXIT_FAILURES if missed else EXIT_OK

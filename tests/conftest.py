@@ -1,0 +1,32 @@
+"""Collects kill-matrix rows from every test (and xdist worker) and writes reports/kill-matrix.md."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.selftest import render_markdown
+
+_ROWS: dict[str, dict] = {}  # by defect name: xdist may relay a report more than once
+REPORT = Path(__file__).resolve().parent.parent / "reports" / "kill-matrix.md"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "kill_matrix: runs the suite against a named defect of the reference server")
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # Runs on the xdist controller too, with the workers' user_properties.
+    if report.when == "call":
+        _ROWS.update((value["defect"], value) for name, value in report.user_properties if name == "kill_row")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if hasattr(session.config, "workerinput") or not _ROWS:
+        return
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    rows = list(_ROWS.values())
+    REPORT.write_text(render_markdown(rows))
+    REPORT.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
