@@ -1,0 +1,1 @@
+"""Hostile test servers, reusable by any test that needs a misbehaving target."""

@@ -1,0 +1,159 @@
+"""RawClient against hostile servers: every exchange returns within its limits, with the
+right TransportError kind, bounded memory, and what arrived so far still recorded."""
+
+from __future__ import annotations
+
+import socket
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+
+from conformance.wire.client import Exchange, Limits, RawClient
+from tests.hostile.servers import KINDS, start_hostile
+
+CAP = 1024 * 1024
+LIMITS = Limits(
+    connect_timeout=1.0, read_timeout=1.0, total_timeout=2.0, max_body_bytes=CAP, max_stream_events=500, done_grace=0.5
+)
+KEY = "sk-hostile-SECRET-42424242"
+
+
+def _not_json(ex: Exchange) -> None:
+    with pytest.raises(ValueError) as info:
+        ex.json()
+    assert "\n" not in str(info.value)
+
+
+def _html(ex: Exchange) -> None:
+    assert ex.content_type == "text/html" and ex.error is None
+    _not_json(ex)
+
+
+def _capped(ex: Exchange) -> None:
+    assert ex.truncated and len(ex.body) == CAP
+
+
+@dataclass
+class Expect:
+    kind: str | None  # expected TransportError kind, None for no error
+    status: int | None
+    max_seconds: float
+    check: Callable[[Exchange], None] = lambda ex: None
+    limits: Limits = LIMITS
+    stream: bool = False
+
+
+def _stream_capped(ex: Exchange) -> None:
+    assert ex.truncated and ex.events is not None and len(ex.events) == LIMITS.max_stream_events
+    assert len(ex.body) <= CAP
+
+
+def _comments_only(ex: Exchange) -> None:
+    assert ex.truncated and ex.events == [] and ex.framing is not None
+    assert ex.framing.comments[:2] == ["keep-alive", "keep-alive"]
+
+
+def _reset(ex: Exchange) -> None:
+    assert ex.events is not None and len(ex.events) == 2 and not ex.truncated
+
+
+def _bad_utf8_sse(ex: Exchange) -> None:
+    assert ex.events is not None and ex.framing is not None and ex.framing.invalid_utf8
+    assert "\ufffd" in ex.events[0].data and ex.events[-1].data == "[DONE]"
+
+
+def _open_after_done(ex: Exchange) -> None:
+    assert ex.open_after_done and not ex.truncated and ex.after_done_bytes == 0
+    assert ex.events is not None and ex.events[-1].data == "[DONE]"
+    assert ex.elapsed - ex.events[-1].at == pytest.approx(LIMITS.done_grace, abs=0.3)
+
+
+def _events_after_done(ex: Exchange) -> None:
+    assert ex.events is not None and [e.data for e in ex.events][1] == "[DONE]" and len(ex.events) == 3
+    assert ex.after_done_bytes is not None and ex.after_done_bytes > 0 and not ex.open_after_done
+
+
+EXPECT: dict[str, Expect] = {
+    "garbage": Expect("protocol", None, 1.0),
+    "html": Expect(None, 200, 1.0, _html),
+    "endless-body": Expect("body-too-large", 200, 2.5, _capped),
+    "endless-stream": Expect("too-many-events", 200, 2.5, _stream_capped, stream=True),
+    "keepalive": Expect("total-timeout", 200, 2.5, _comments_only, stream=True),
+    "huge-json": Expect("body-too-large", 200, 2.5, _capped),
+    "drip": Expect("total-timeout", 200, 2.5, lambda ex: None, Limits(read_timeout=1.5, total_timeout=2.0)),
+    "reset": Expect("reset", 200, 1.5, _reset, stream=True),
+    "invalid-utf8-json": Expect(None, 200, 1.0, _not_json),
+    "invalid-utf8-sse": Expect(None, 200, 1.0, _bad_utf8_sse, stream=True),
+    "deep-json": Expect(None, 200, 1.0, _not_json),
+    "redirect": Expect("redirect", 302, 1.0, lambda ex: None),
+    "short-body": Expect("protocol", 200, 1.0, lambda ex: None),
+    "silent": Expect("read-timeout", None, 1.5),
+    "close-after-headers": Expect("protocol", 200, 1.0),
+    "close-immediately": Expect("reset", None, 1.0),
+    "done-then-open": Expect(None, 200, 1.5, _open_after_done, stream=True),
+    "events-after-done": Expect(None, 200, 1.0, _events_after_done, stream=True),
+    "gzip-bomb": Expect("body-too-large", 200, 2.5, _capped),
+}
+
+
+def test_every_hostile_kind_has_an_expectation() -> None:
+    assert set(EXPECT) == set(KINDS)
+
+
+@pytest.mark.parametrize("kind", sorted(EXPECT))
+def test_hostile_server(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    expect = EXPECT[kind]
+    contacted: list[tuple[str, int]] = []
+    real_connect = socket.create_connection
+
+    def spy(address, *args, **kwargs):  # type: ignore[no-untyped-def]
+        contacted.append(address)
+        return real_connect(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "create_connection", spy)
+    with start_hostile(kind) as srv, RawClient(srv.base_url, api_key=KEY, limits=expect.limits) as client:
+        tracemalloc.start()
+        t = time.monotonic()
+        ex = client.post_json("chat/completions", {"model": "m", "stream": expect.stream})
+        took = time.monotonic() - t
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    assert took < expect.max_seconds, ex.transcript()
+    assert (ex.error.kind if ex.error else None) == expect.kind, ex.error
+    assert ex.status == expect.status
+    if ex.error is not None:
+        assert "\n" not in ex.error.message and ex.error.message
+    assert len(ex.body) <= CAP
+    assert peak < 8 * CAP, f"peak traced memory {peak} bytes"
+    assert {host for host, _ in contacted} == {"127.0.0.1"}
+    assert KEY not in repr(ex) and KEY not in ex.transcript()
+    expect.check(ex)
+
+
+def test_redirect_target_never_contacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    contacted: list[tuple[str, int]] = []
+    real_connect = socket.create_connection
+    monkeypatch.setattr(socket, "create_connection", lambda a, *x, **k: contacted.append(a) or real_connect(a, *x, **k))
+    with start_hostile("redirect") as srv, RawClient(srv.base_url, api_key=KEY, limits=LIMITS) as client:
+        ex = client.post_json("chat/completions", {})
+        assert srv.connections == 1
+    assert ex.error is not None and "169.254.1.1" in ex.error.message
+    assert contacted == [("127.0.0.1", srv.port)]
+
+
+def test_stop_ends_endless_connections_promptly() -> None:
+    srv = start_hostile("silent")
+    with socket.create_connection((srv.host, srv.port)) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.05)
+        t = time.monotonic()
+        srv.stop()
+        assert time.monotonic() - t < 1.0
+        s.settimeout(1.0)
+        assert s.recv(10) == b""
+    host, port, stop = start_hostile("html")
+    assert host == "127.0.0.1" and isinstance(port, int)
+    stop()  # type: ignore[operator]
