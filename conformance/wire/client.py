@@ -14,8 +14,10 @@ calling thread's deadline, so a 1-byte-per-second drip cannot outlive it.
 from __future__ import annotations
 
 import email.utils
+import functools
 import json
 import shlex
+import ssl
 import socket
 import threading
 import time
@@ -350,13 +352,19 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """Loading the CA bundle costs ~15 ms; one context serves every client of the process."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class _Transport(httpx.HTTPTransport):
     """httpx's transport (and its exception mapping) over a pool using :class:`_DeadlineBackend`."""
 
     def __init__(self) -> None:
         # httpx 0.28 keeps its pool in ``_pool`` and offers no network_backend option.
         self._pool = httpcore.ConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
+            ssl_context=_ssl_context(),
             max_connections=_POOL_LIMITS.max_connections,
             max_keepalive_connections=_POOL_LIMITS.max_keepalive_connections,
             keepalive_expiry=_POOL_LIMITS.keepalive_expiry,
