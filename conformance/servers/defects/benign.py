@@ -1,0 +1,298 @@
+"""Benign variants: valid-but-unusual server behaviour the suite must accept (PASS) or only WARN on."""
+
+from __future__ import annotations
+
+import gzip
+import secrets
+import string
+from typing import Any
+
+from conformance.servers.reference.model import Completion
+from conformance.servers.reference.pipeline import Context, Stage, Wire
+from conformance.servers.reference.validation import KNOWN_PARAMETERS
+
+from .edit import choices, rewrite_json
+from .registry import also, defect
+
+Body = dict[str, Any]
+Chunks = list[dict[str, Any]]
+_ALNUM = string.ascii_letters + string.digits
+
+
+def _messages(body: Body) -> list[dict[str, Any]]:
+    return [choice["message"] for choice in body.get("choices") or ()]
+
+
+# --- SSE framing (valid per WHATWG, not canonical: WARN on SSE-04) ----------------------------
+
+@defect("sse-data-no-space", Stage.WIRE, clause="SSE-04", verdict="WARN", deviations=("D01",), benign=True,
+        summary="Events are 'data:{...}' without the optional space")
+def sse_data_no_space(wire: Wire, ctx: Context) -> Wire:
+    if wire.sse:
+        wire.pieces = [b"data:" + piece.removeprefix(b"data: ") for piece in wire.pieces]
+    return wire
+
+
+@defect("sse-crlf", Stage.WIRE, clause="SSE-04", verdict="WARN", deviations=("D02",), benign=True,
+        summary="SSE lines end with CRLF (events separated by \\r\\n\\r\\n)")
+def sse_crlf(wire: Wire, ctx: Context) -> Wire:
+    if wire.sse:
+        wire.pieces = [piece.replace(b"\n", b"\r\n") for piece in wire.pieces]
+    return wire
+
+
+@defect("sse-keepalive-comments", Stage.WIRE, clause="SSE-04", verdict="WARN", deviations=("D03",), benign=True,
+        summary="': keep-alive' comment lines are sent between events")
+def sse_keepalive_comments(wire: Wire, ctx: Context) -> Wire:
+    if wire.sse:
+        wire.pieces = [part for piece in wire.pieces for part in (b": keep-alive\n\n", piece)]
+    return wire
+
+
+@defect("sse-event-lines", Stage.WIRE, clause="SSE-04", verdict="WARN", benign=True,
+        summary="Every event starts with an 'event: message' line")
+def sse_event_lines(wire: Wire, ctx: Context) -> Wire:
+    if wire.sse:
+        wire.pieces = [b"event: message\n" + piece for piece in wire.pieces]
+    return wire
+
+
+@defect("sse-multiline-data", Stage.WIRE, clause="SSE-04", verdict="WARN", benign=True,
+        summary="Each JSON chunk is split over two 'data:' lines of one event (joined with a newline)")
+def sse_multiline_data(wire: Wire, ctx: Context) -> Wire:
+    if wire.sse:
+        pieces = []
+        for piece in wire.pieces:
+            head, comma, tail = piece.partition(b",")
+            pieces.append(head + comma + b"\ndata: " + tail if comma else piece)
+        wire.pieces = pieces
+    return wire
+
+
+# --- bodies and chunks --------------------------------------------------------------------------
+
+@defect("extra-unknown-keys", Stage.BODY, clause="ENV-01", verdict="PASS", deviations=("D14",), benign=True,
+        summary="Bodies, chunks and choices carry extra vendor keys (x_vendor, stop_reason, timings)")
+def extra_unknown_keys(body: Body, ctx: Context) -> Body:
+    body["x_vendor"] = {"node": "ref-1"}
+    body["timings"] = {"prompt_ms": 1.5, "predicted_ms": 3.25}
+    for choice in body["choices"]:
+        choice["stop_reason"] = None
+    return body
+
+
+@also("extra-unknown-keys", Stage.CHUNKS)
+def _extra_unknown_keys_chunks(chunks: Chunks, ctx: Context) -> Chunks:
+    for chunk in chunks:
+        chunk["x_vendor"] = {"node": "ref-1"}
+    for choice in choices(chunks):
+        choice["stop_reason"] = None
+    return chunks
+
+
+@defect("system-fingerprint-null", Stage.BODY, clause="ENV-01", verdict="PASS", benign=True,
+        summary="system_fingerprint is null")
+def system_fingerprint_null(body: Body, ctx: Context) -> Body:
+    body["system_fingerprint"] = None
+    return body
+
+
+@also("system-fingerprint-null", Stage.CHUNKS)
+def _system_fingerprint_null_chunks(chunks: Chunks, ctx: Context) -> Chunks:
+    for chunk in chunks:
+        chunk["system_fingerprint"] = None
+    return chunks
+
+
+@defect("system-fingerprint-absent", Stage.BODY, clause="ENV-01", verdict="PASS", benign=True,
+        summary="system_fingerprint is absent")
+def system_fingerprint_absent(body: Body, ctx: Context) -> Body:
+    body.pop("system_fingerprint", None)
+    return body
+
+
+@also("system-fingerprint-absent", Stage.CHUNKS)
+def _system_fingerprint_absent_chunks(chunks: Chunks, ctx: Context) -> Chunks:
+    for chunk in chunks:
+        chunk.pop("system_fingerprint", None)
+    return chunks
+
+
+def _plain_usage(usage: Any) -> Any:
+    return {key: usage[key] for key in ("prompt_tokens", "completion_tokens", "total_tokens")} if usage else usage
+
+
+@defect("usage-without-details", Stage.BODY, clause="USE-01", verdict="PASS", benign=True,
+        summary="usage has only the three counts, no *_tokens_details")
+def usage_without_details(body: Body, ctx: Context) -> Body:
+    body["usage"] = _plain_usage(body.get("usage"))
+    return body
+
+
+@also("usage-without-details", Stage.CHUNKS)
+def _usage_without_details_chunks(chunks: Chunks, ctx: Context) -> Chunks:
+    for chunk in chunks:
+        if chunk.get("usage"):
+            chunk["usage"] = _plain_usage(chunk["usage"])
+    return chunks
+
+
+@defect("chunk-obfuscation", Stage.CHUNKS, clause="SSE-19", verdict="PASS", benign=True,
+        summary="Every chunk carries OpenAI's random 'obfuscation' padding string")
+def chunk_obfuscation(chunks: Chunks, ctx: Context) -> Chunks:
+    for chunk in chunks:
+        chunk["obfuscation"] = "".join(secrets.choice(_ALNUM) for _ in range(secrets.randbelow(12) + 2))
+    return chunks
+
+
+@defect("first-delta-role-only", Stage.CHUNKS, clause="SSE-06", verdict="PASS", benign=True,
+        summary="The first delta is {\"role\": \"assistant\"} without content: \"\"")
+def first_delta_role_only(chunks: Chunks, ctx: Context) -> Chunks:
+    for choice in choices(chunks):
+        delta = choice["delta"]
+        if delta.get("role") and delta.get("content") == "":
+            del delta["content"]
+    return chunks
+
+
+@defect("logprobs-key-absent", Stage.BODY, clause="PAR-09", verdict="PASS", benign=True,
+        summary="The choice has no logprobs key when logprobs were not requested")
+def logprobs_key_absent(body: Body, ctx: Context) -> Body:
+    for choice in body["choices"]:
+        if choice.get("logprobs") is None:
+            choice.pop("logprobs", None)
+    return body
+
+
+@also("logprobs-key-absent", Stage.CHUNKS)
+def _logprobs_key_absent_chunks(chunks: Chunks, ctx: Context) -> Chunks:
+    for choice in choices(chunks):
+        if choice.get("logprobs") is None:
+            choice.pop("logprobs", None)
+    return chunks
+
+
+@defect("refusal-absent", Stage.BODY, clause="ENV-06", verdict="PASS", benign=True,
+        summary="message.refusal is absent instead of null")
+def refusal_absent(body: Body, ctx: Context) -> Body:
+    for message in _messages(body):
+        if message.get("refusal") is None:
+            message.pop("refusal", None)
+    return body
+
+
+@also("refusal-absent", Stage.CHUNKS)
+def _refusal_absent_chunks(chunks: Chunks, ctx: Context) -> Chunks:
+    for choice in choices(chunks):
+        if choice["delta"].get("refusal", "") is None:
+            del choice["delta"]["refusal"]
+    return chunks
+
+
+@defect("tool-call-content-empty-string", Stage.BODY, clause="ENV-06", verdict="PASS", benign=True,
+        summary="With tool calls, message.content is '' instead of null")
+def tool_call_content_empty_string(body: Body, ctx: Context) -> Body:
+    for message in _messages(body):
+        if message.get("tool_calls") and message.get("content") is None:
+            message["content"] = ""
+    return body
+
+
+@also("tool-call-content-empty-string", Stage.CHUNKS)
+def _tool_call_content_empty_string_chunks(chunks: Chunks, ctx: Context) -> Chunks:
+    for choice in choices(chunks):
+        delta = choice["delta"]
+        if delta.get("tool_calls") and "content" in delta and delta["content"] is None:
+            delta["content"] = ""
+    return chunks
+
+
+@defect("reasoning-content-alongside", Stage.BODY, clause="ENV-08", verdict="PASS", deviations=("D19",), benign=True,
+        summary="A reasoning_content field accompanies the answer, which is still in content")
+def reasoning_content_alongside(body: Body, ctx: Context) -> Body:
+    for message in _messages(body):
+        message["reasoning_content"] = "Thinking it over."
+    return body
+
+
+@also("reasoning-content-alongside", Stage.CHUNKS)
+def _reasoning_content_alongside_chunks(chunks: Chunks, ctx: Context) -> Chunks:
+    out = []
+    for chunk in chunks:
+        out.append(chunk)
+        for choice in chunk.get("choices") or ():
+            if choice["delta"].get("role"):
+                thinking = {**chunk, "choices": [{**choice, "delta": {"reasoning_content": "Thinking it over."}, "logprobs": None}]}
+                out.append(thinking)
+    return out
+
+
+@defect("tool-call-ids-short", Stage.COMPLETION, clause="TOOL-05", verdict="PASS", benign=True,
+        summary="Tool-call ids are 9 alphanumerics (Mistral format) instead of call_…")
+def tool_call_ids_short(completion: Completion, ctx: Context) -> Completion:
+    for choice in completion.choices:
+        for call in choice.tool_calls:
+            call.id = "".join(secrets.choice(_ALNUM) for _ in range(9))
+    return completion
+
+
+@defect("named-tool-finish-stop", Stage.COMPLETION, clause="FIN-04", verdict="PASS", deviations=("D24",), benign=True,
+        summary="A call forced by a named tool_choice finishes with 'stop' (api.openai.com does this)")
+def named_tool_finish_stop(completion: Completion, ctx: Context) -> Completion:
+    choice_param = ctx.request.tool_choice if ctx.request is not None else None
+    if isinstance(choice_param, dict) and choice_param.get("type") == "function":
+        for choice in completion.choices:
+            if choice.finish_reason == "tool_calls":
+                choice.finish_reason = "stop"
+    return completion
+
+
+# --- HTTP transport -----------------------------------------------------------------------------
+
+def _is_json(wire: Wire) -> bool:
+    return not wire.sse and wire.headers.get("content-type", "").startswith("application/json")
+
+
+@defect("gzip-json", Stage.WIRE, clause="HTTP-02", verdict="PASS", benign=True,
+        summary="JSON answers are gzip-compressed (Content-Encoding: gzip) when the client accepts gzip")
+def gzip_json(wire: Wire, ctx: Context) -> Wire:
+    if _is_json(wire) and "gzip" in ctx.headers.get("accept-encoding", ""):
+        wire.pieces = [gzip.compress(b"".join(wire.pieces))]
+        wire.headers["content-encoding"] = "gzip"
+        wire.headers["vary"] = "Accept-Encoding"
+    return wire
+
+
+@defect("json-chunked-transfer", Stage.WIRE, clause="HTTP-02", verdict="PASS", benign=True,
+        summary="JSON answers use chunked transfer encoding instead of Content-Length")
+def json_chunked_transfer(wire: Wire, ctx: Context) -> Wire:
+    if _is_json(wire):
+        body = b"".join(wire.pieces)
+        wire.pieces = [body[: len(body) // 2], body[len(body) // 2:]]
+        wire.chunked = True
+    return wire
+
+
+@defect("json-compact", Stage.WIRE, clause="HTTP-02", verdict="PASS", benign=True,
+        summary="JSON bodies are compact, without any spaces")
+def json_compact(wire: Wire, ctx: Context) -> Wire:
+    return rewrite_json(wire, separators=(",", ":"))
+
+
+@defect("json-pretty", Stage.WIRE, clause="HTTP-02", verdict="PASS", benign=True,
+        summary="JSON bodies are pretty-printed with 2-space indentation")
+def json_pretty(wire: Wire, ctx: Context) -> Wire:
+    return rewrite_json(wire, indent=2)
+
+
+@defect("connection-close", Stage.WIRE, clause="HTTP-01", verdict="PASS", benign=True,
+        summary="Every answer carries Connection: close and the server closes the connection")
+def connection_close(wire: Wire, ctx: Context) -> Wire:
+    wire.headers["connection"] = "close"
+    return wire
+
+
+@defect("accept-unknown-parameters", Stage.REQUEST, clause="REQ-06", verdict="WARN", deviations=("D48",), benign=True,
+        summary="Unknown top-level parameters are silently ignored (200) instead of 400 unknown_parameter")
+def accept_unknown_parameters(payload: Body, ctx: Context) -> Body:
+    return {k: v for k, v in payload.items() if k in KNOWN_PARAMETERS}

@@ -1,0 +1,186 @@
+"""Parameter-semantics defects: documented parameters ignored or mis-honoured (catalogue section H:
+D50-D54, plus determinism and vendor-parameter variants)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from conformance.servers.reference.errors import ApiError
+from conformance.servers.reference.model import Completion, TokenLogprob
+from conformance.servers.reference.pipeline import Context, Stage
+
+from .edit import choices
+from .registry import defect
+
+Body = dict[str, Any]
+Chunks = list[dict[str, Any]]
+
+
+def _without(payload: Body, *names: str) -> Body:
+    return {k: v for k, v in payload.items() if k not in names}
+
+
+def _is_json_schema(payload: Body) -> bool:
+    response_format = payload.get("response_format")
+    return isinstance(response_format, dict) and response_format.get("type") == "json_schema"
+
+
+@defect("n-ignored", Stage.REQUEST, clause="CHO-01", verdict="FAIL", deviations=("D50",), collateral=("PAR-04", "SSE-12"),
+        summary="n is ignored: always one choice")
+def n_ignored(payload: Body, ctx: Context) -> Body:
+    return _without(payload, "n")
+
+
+@defect("n-choices-identical", Stage.COMPLETION, clause="PAR-04", verdict="FAIL", deviations=("D50",),
+        summary="n > 1 returns n copies of the same choice even at temperature > 0 (beam-style)")
+def n_choices_identical(completion: Completion, ctx: Context) -> Completion:
+    first = completion.choices[0]
+    completion.choices = [copy.deepcopy(first) for _ in completion.choices]
+    for index, choice in enumerate(completion.choices):
+        choice.index = index
+    return completion
+
+
+@defect("choice-indices-wrong", Stage.COMPLETION, clause="CHO-02", verdict="FAIL", deviations=("D50",), collateral=("SSE-12",),
+        summary="Every choice carries index 0")
+def choice_indices_wrong(completion: Completion, ctx: Context) -> Completion:
+    for choice in completion.choices:
+        choice.index = 0
+    return completion
+
+
+@defect("stop-included", Stage.COMPLETION, clause="PAR-03", verdict="FAIL", deviations=("D51",),
+        summary="The matched stop sequence is included at the end of the output")
+def stop_included(completion: Completion, ctx: Context) -> Completion:
+    for choice in completion.choices:
+        if choice.stop_hit:
+            choice.tokens.append(choice.stop_hit)
+            if choice.logprobs is not None:
+                choice.logprobs.append(TokenLogprob(choice.stop_hit, -0.001, [(choice.stop_hit, -0.001)]))
+    return completion
+
+
+@defect("stop-ignored", Stage.REQUEST, clause="PAR-03", verdict="FAIL", deviations=("D51",),
+        summary="stop is accepted but has no effect")
+def stop_ignored(payload: Body, ctx: Context) -> Body:
+    return _without(payload, "stop")
+
+
+@defect("max-tokens-ignored", Stage.REQUEST, clause="PAR-01", verdict="FAIL", deviations=("D52",),
+        summary="max_tokens is accepted but has no effect")
+def max_tokens_ignored(payload: Body, ctx: Context) -> Body:
+    return _without(payload, "max_tokens")
+
+
+@defect("silent-default-cap", Stage.REQUEST, clause="PAR-01", verdict="WARN", deviations=("D52",),
+        summary="Without a token cap the server silently caps answers at 100 tokens (finish_reason 'length')")
+def silent_default_cap(payload: Body, ctx: Context) -> Body:
+    if payload.get("max_tokens") is None and payload.get("max_completion_tokens") is None:
+        payload["max_tokens"] = 100
+    return payload
+
+
+@defect("response-format-ignored", Stage.REQUEST, clause="PAR-05", verdict="FAIL", deviations=("D53",), collateral=("PAR-06",),
+        summary="response_format is accepted but ignored: plain text comes back")
+def response_format_ignored(payload: Body, ctx: Context) -> Body:
+    return _without(payload, "response_format")
+
+
+@defect("json-schema-unenforced", Stage.REQUEST, clause="PAR-06", verdict="FAIL", deviations=("D53",),
+        summary="json_schema is treated as json_object: valid JSON that does not follow the schema")
+def json_schema_unenforced(payload: Body, ctx: Context) -> Body:
+    if _is_json_schema(payload):
+        payload["response_format"] = {"type": "json_object"}
+    return payload
+
+
+@defect("json-schema-500", Stage.REQUEST, clause="PAR-06", verdict="FAIL", deviations=("D53", "D59"), collateral=("ERR-03",),
+        summary="Any json_schema response_format fails with HTTP 500 (unsupported grammar)")
+def json_schema_500(payload: Body, ctx: Context) -> Body:
+    if _is_json_schema(payload):
+        raise ApiError(500, "Either \"json_schema\" or \"grammar\" can be specified, but not both", type="server_error")
+    return payload
+
+
+@defect("logprobs-dropped", Stage.REQUEST, clause="PAR-07", verdict="FAIL", deviations=("D54",), collateral=("PAR-08", "SSE-16"),
+        summary="logprobs:true is accepted but the answer has logprobs null")
+def logprobs_dropped(payload: Body, ctx: Context) -> Body:
+    return _without(payload, "logprobs", "top_logprobs")
+
+
+@defect("logprobs-legacy-shape", Stage.BODY, clause="PAR-07", verdict="FAIL", deviations=("D54",), collateral=("ENV-01",),
+        summary="logprobs use the legacy completions shape {tokens, token_logprobs, top_logprobs, text_offset}")
+def logprobs_legacy_shape(body: Body, ctx: Context) -> Body:
+    for choice in body["choices"]:
+        entries = (choice.get("logprobs") or {}).get("content")
+        if entries is None:
+            continue
+        offsets, position = [], 0
+        for entry in entries:
+            offsets.append(position)
+            position += len(entry["token"])
+        choice["logprobs"] = {
+            "tokens": [e["token"] for e in entries],
+            "token_logprobs": [e["logprob"] for e in entries],
+            "top_logprobs": [{t["token"]: t["logprob"] for t in e["top_logprobs"]} for e in entries],
+            "text_offset": offsets,
+        }
+    return body
+
+
+@defect("top-logprobs-capped-at-5", Stage.COMPLETION, clause="PAR-08", verdict="FAIL", deviations=("D54",),
+        summary="At most 5 top_logprobs alternatives are returned whatever was requested (MLC-LLM)")
+def top_logprobs_capped(completion: Completion, ctx: Context) -> Completion:
+    for choice in completion.choices:
+        for entry in choice.logprobs or ():
+            entry.top = entry.top[:5]
+    return completion
+
+
+@defect("stream-logprobs-float", Stage.CHUNKS, clause="SSE-16", verdict="FAIL", deviations=("D54",), collateral=("SSE-19", "PAR-07"),
+        summary="Streamed logprobs are a bare float per chunk instead of {content: [...]} (Together)")
+def stream_logprobs_float(chunks: Chunks, ctx: Context) -> Chunks:
+    for choice in choices(chunks):
+        logprobs = choice.get("logprobs")
+        if logprobs is not None:
+            entries = logprobs.get("content") or [{"logprob": 0.0}]
+            choice["logprobs"] = entries[0]["logprob"]
+    return chunks
+
+
+@defect("logprobs-unrequested", Stage.REQUEST, clause="PAR-09", verdict="WARN", deviations=("D54",),
+        summary="logprobs are returned although they were not requested")
+def logprobs_unrequested(payload: Body, ctx: Context) -> Body:
+    if payload.get("logprobs") is None:
+        payload["logprobs"] = True
+    return payload
+
+
+@defect("stream-text-differs", Stage.CHUNKS, clause="SSE-18", verdict="FAIL",
+        summary="The streamed text loses its last token, so it differs from the non-stream answer")
+def stream_text_differs(chunks: Chunks, ctx: Context) -> Chunks:
+    last = max((p for p, chunk in enumerate(chunks) if any(c["delta"].get("content") for c in chunk.get("choices") or ())), default=None)
+    return chunks if last is None else chunks[:last] + chunks[last + 1:]
+
+
+@defect("nondeterministic-at-temperature-zero", Stage.REQUEST, clause="PAR-10", verdict="WARN",
+        summary="temperature 0 and seed are ignored: every call samples freshly")
+def nondeterministic(payload: Body, ctx: Context) -> Body:
+    payload = _without(payload, "seed", "top_p", "top_k")
+    payload["temperature"] = 1.0
+    return payload
+
+
+@defect("temperature-ignored", Stage.REQUEST, clause="PAR-11", verdict="WARN",
+        summary="temperature is ignored: output is always greedy, identical across calls")
+def temperature_ignored(payload: Body, ctx: Context) -> Body:
+    payload = _without(payload, "seed")
+    payload["temperature"] = 0
+    return payload
+
+
+@defect("vendor-params-ignored", Stage.REQUEST, clause="PAR-12", verdict="WARN",
+        summary="top_k / repetition_penalty are accepted but have no effect")
+def vendor_params_ignored(payload: Body, ctx: Context) -> Body:
+    return _without(payload, "top_k", "repetition_penalty")
