@@ -62,7 +62,6 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("ERR-04", _S, "errors", "The error names the offending parameter in error.param"),
     ("ERR-05", _M, "errors", "A missing or wrong API key is answered 401 when the target enforces auth"),
     ("ERR-06", _S, "errors", "An unknown model is answered 404 (code model_not_found)"),
-    ("ERR-07", _M, "errors", "An invalid request with stream:true is answered with an HTTP error, not a 200 stream"),
     ("ERR-08", _S, "errors", "An invalid request is answered 400 rather than 422"),
     # --- request acceptance ------------------------------------------------------------------
     ("REQ-01", _M, "requests", "A valid request is answered 200"),
@@ -114,6 +113,15 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("SSE-17", _M, "stream", "A stream carries at least one chunk with a choice before [DONE]"),
     ("SSE-18", _M, "stream", "The reassembled stream equals the non-stream answer for a deterministic request"),
     ("SSE-19", _M, "stream", "Every chunk validates against the stream chunk schema of the profile"),
+    # --- official SDK (openai-python) ----------------------------------------------------------
+    ("SDK-01", _M, "sdk", "The official SDK returns a readable ChatCompletion for a 200 non-stream answer"),
+    ("SDK-02", _M, "sdk", "The official SDK iterates a 200 stream to the end without raising"),
+    ("SDK-03", _M, "sdk", "The SDK stream helper (chat.completions.stream) with tools yields its events and final completion"),
+    ("SDK-04", _M, "sdk", "What the SDK parsed (content, finish_reason, tool calls, usage) equals the raw answer"),
+    ("SDK-05", _S, "sdk", "An invalid request raises openai.BadRequestError carrying the server's error message"),
+    # --- semantics (issue 6) ---
+    ("PAR-13", _S, "parameters", "A tiny top_p makes sampled output as stable as temperature 0"),
+    ("PAR-14", _S, "parameters", "At temperature > 0 the same seed reproduces the output and different seeds vary it"),
 ]
 
 CLAUSES: dict[str, Clause] = {cid: Clause(cid, level, area, title) for cid, level, area, title in _TABLE}

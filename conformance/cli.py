@@ -12,7 +12,12 @@ COMMANDS = {
     "serve": "serve",
     "list-checks": "list_checks",
     "list-defects": "list_defects",
+    "openapi": "openapi",
     "selftest": "selftest",
+    "report": "report",
+    "baseline": "baseline",
+    "certify": "certify",
+    "verify": "verify",
 }
 
 

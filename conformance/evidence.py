@@ -61,6 +61,11 @@ class Evidence:
     def vendor(self) -> bool:
         return self.ctx.profile.vendor
 
+    @property
+    def streamed(self) -> bool:
+        """The request asked for a stream (what the server sent back is judged by SSE-01 / SSE-15)."""
+        return isinstance(self.request, dict) and self.request.get("stream") is True
+
     def artifacts(self) -> list[ExchangeArtifact]:
         return [ExchangeArtifact("primary", self.exchange)] + [
             ExchangeArtifact(name, ex) for name, ex in self.related.items()
@@ -86,6 +91,8 @@ class Evidence:
     def body(self) -> dict[str, Any]:
         """The 200 response body as a JSON object, or Skip."""
         ex = self.require_ok()
+        if self.streamed:
+            raise Skip("a stream was requested; judged by the stream rules")
         if ex.events is not None:
             raise Skip("the response is an event stream, not a JSON body; judged by SSE-15")
         try:
@@ -100,9 +107,11 @@ class Evidence:
     def stream(self) -> StreamView:
         """The 200 response as a parsed chat stream, or Skip."""
         ex = self.require_ok()
+        if not self.streamed:
+            raise Skip("no stream was requested; judged by SSE-15")
         if ex.events is None:
             raise Skip(f"the response is not an event stream (Content-Type {ex.content_type or 'missing'}); judged by SSE-01")
-        return parse_stream(ex.events)
+        return parse_stream(ex.events, set_aside_filter_chunks=not self.strict)
 
     def choices(self) -> list[dict[str, Any]]:
         value = self.body.get("choices")
@@ -117,8 +126,11 @@ class Evidence:
         return choices[index]["message"]
 
     def content(self, index: int = 0) -> str:
+        """The message text ("" for null); content of another type is judged by ENV-06 only."""
         value = self.message(index).get("content")
-        return value if isinstance(value, str) else ""
+        if value is not None and not isinstance(value, str):
+            raise Skip(f"message.content is {type(value).__name__}, not a string; judged by ENV-06")
+        return value or ""
 
     def usage(self) -> dict[str, Any] | None:
         value = self.body.get("usage")

@@ -22,6 +22,7 @@ from typing import Any
 
 from . import __version__, schema
 from .engine import Budget, CheckSpec, Result, Runner, ScenarioSpec
+from .engine.runner import RunOutcome
 from .profiles import DEFAULT_PROFILE, Profile, get_profile
 from .suite import load_suite
 from .target import Context, Target
@@ -53,6 +54,9 @@ class RunConfig:
     clauses: tuple[str, ...] = ()  # only these clause ids (prefix match, e.g. "SSE")
     scenarios: tuple[str, ...] = ()  # only these scenario names
     defects: tuple[str, ...] = ()  # embedded server only: run against a mutant
+    fuzz_examples: int | None = None  # override the profile's generated-request count
+    headers: tuple[tuple[str, str], ...] = ()  # extra request headers (name, value), sent with every request
+    secret_headers: tuple[str, ...] = ()  # header names whose values are secrets (redacted like the key)
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -106,32 +110,67 @@ def resolve_target(config: RunConfig) -> Iterator[Target]:
 
 def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r: None,
             on_start: Callable[[int, int], None] = lambda checks, scenarios: None) -> RunReport:
+    """One run.  A KeyboardInterrupt (Ctrl-C, or SIGTERM as the CLI maps it) at any point --
+    while the embedded server starts, during the preflight or the run -- stops the server and
+    still returns the partial report, marked interrupted.  Raises TargetUnreachable when the
+    preflight cannot reach the target and ValueError for unusable options."""
     profile = get_profile(config.profile)
+    if config.fuzz_examples is not None:
+        profile = dataclasses.replace(profile, fuzz_examples=config.fuzz_examples)
     checks, scenarios = select(profile, config)
-    with resolve_target(config) as target:
-        if not target.model:
-            raise ValueError("--model is required with --base-url")
-        budget = Budget(config.max_requests, config.max_tokens_total)
-        client = RawClient(
-            target.base_url, api_key=target.api_key, auth_header=target.auth_header, auth_scheme=target.auth_scheme,
-            secrets=target.secrets, limits=config.limits, budget=budget,
-        )
-        with client:
-            facts = preflight(client)
-            ctx = Context(client, target, profile, budget, seed=config.seed, facts=facts)
-            runner = Runner(checks, scenarios, ctx, concurrency=config.concurrency,
-                            redact=client.redactor.text, on_result=on_result)
-            on_start(len(checks), len(scenarios))
-            outcome = runner.run()
-        run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(outcome.started_at)) + "-" + uuid.uuid4().hex[:6]
-        provenance = _provenance(config, target, profile, facts, client.redactor)
-        return RunReport(run_id, profile, target, outcome.results, outcome.started_at, outcome.finished_at,
-                         outcome.interrupted, budget.requests, budget.tokens, provenance, client.redactor)
+    # Placeholders until the target is resolved: an interrupt can arrive at any point (even while
+    # the embedded server starts), and the partial report still needs a target and a redactor.
+    target = Target(config.base_url or "(embedded reference server, not started)", config.model or EMBEDDED_MODEL,
+                    embedded=not config.base_url)
+    redactor = _config_redactor(config)
+    budget = Budget(config.max_requests, config.max_tokens_total)
+    facts: dict[str, Any] = {}
+    outcome = RunOutcome(started_at=time.time(), interrupted=True)
+    try:
+        with resolve_target(config) as target:
+            if not target.model:
+                raise ValueError("--model is required with --base-url")
+            client = RawClient(
+                target.base_url, api_key=target.api_key, auth_header=target.auth_header, auth_scheme=target.auth_scheme,
+                extra_headers=dict(config.headers), secret_headers=config.secret_headers, secrets=target.secrets,
+                limits=config.limits, budget=budget, stall_limit=stall_limit(config.concurrency),
+            )
+            redactor = client.redactor
+            with client:
+                facts = preflight(client, config.limits)
+                ctx = Context(client, target, profile, budget, seed=config.seed, facts=facts)
+                runner = Runner(checks, scenarios, ctx, concurrency=config.concurrency,
+                                redact=client.redactor.text, on_result=on_result)
+                on_start(len(checks), len(scenarios))
+                outcome = runner.run()
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+    outcome.finished_at = outcome.finished_at or time.time()
+    run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(outcome.started_at)) + "-" + uuid.uuid4().hex[:6]
+    provenance = _provenance(config, target, profile, facts, redactor)
+    return RunReport(run_id, profile, target, outcome.results, outcome.started_at, outcome.finished_at,
+                     outcome.interrupted, budget.requests, budget.tokens, provenance, redactor)
 
 
-def preflight(client: RawClient) -> dict[str, Any]:
-    """GET /models with short timeouts: unreachable ⇒ TargetUnreachable; anything else is recorded."""
-    quick = Limits(connect_timeout=5.0, read_timeout=10.0, total_timeout=15.0, max_body_bytes=1024 * 1024)
+def _config_redactor(config: RunConfig) -> Redactor:
+    """The secrets known before any client exists: the key and the values of secret headers."""
+    secret_names = {n.lower() for n in config.secret_headers}
+    values = [config.api_key, os.environ.get(config.api_key_env)]
+    values += [v for n, v in config.headers if n.lower() in secret_names]
+    return Redactor([v for v in values if v], extra_sensitive_headers=config.secret_headers)
+
+
+def stall_limit(concurrency: int) -> int:
+    """Consecutive timed-out exchanges after which the run stops sending: two full waves of
+    concurrent scenarios, so one slow scenario among healthy ones never trips it."""
+    return max(4, 2 * concurrency)
+
+
+def preflight(client: RawClient, limits: Limits = Limits()) -> dict[str, Any]:
+    """GET /models with short timeouts (never longer than the run's `limits`): unreachable ⇒
+    TargetUnreachable; anything else is recorded."""
+    quick = Limits(connect_timeout=min(5.0, limits.connect_timeout), read_timeout=min(10.0, limits.read_timeout),
+                   total_timeout=min(15.0, limits.total_timeout), max_body_bytes=min(1024 * 1024, limits.max_body_bytes))
     ex = client.get("/models", limits=quick)
     if ex.status is None and ex.error is not None and ex.error.kind in ("connect", "connect-timeout", "protocol", "reset"):
         raise TargetUnreachable(f"{client.url('/models')}: {ex.error.kind}: {ex.error.message}")

@@ -9,6 +9,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .engine import Skip
 from .wire.sse import SSEEvent
 
 DONE = "[DONE]"
@@ -45,13 +46,21 @@ class ChoiceAccumulator:
 
     index: int
     roles: list[Any] = field(default_factory=list)
-    content: str = ""
-    content_seen: bool = False
+    text: str = ""  # the string content deltas, concatenated
+    content_seen: bool = False  # some delta carried string content ("" included)
+    malformed_content: list[int] = field(default_factory=list)  # chunk positions with non-string content
     finish_reasons: list[Any] = field(default_factory=list)  # non-null values only
     tool_calls: dict[int, ToolCallAccumulator] = field(default_factory=dict)
     logprob_tokens: list[dict[str, Any]] = field(default_factory=list)
     first_position: int = -1
     last_position: int = -1
+
+    @property
+    def content(self) -> str:
+        """The streamed text; a stream whose deltas carried non-string content is judged by ENV-06 only."""
+        if self.malformed_content:
+            raise Skip(f"delta content is not a string (chunk #{self.malformed_content[0]}); judged by ENV-06")
+        return self.text
 
 
 @dataclass
@@ -62,6 +71,7 @@ class StreamView:
     error_event: Chunk | None  # an in-band {"error": ...} event
     choices: dict[int, ChoiceAccumulator]
     usage_chunks: list[Chunk]  # chunks with a non-null usage
+    filter_chunks: list[Chunk] = field(default_factory=list)  # set aside Azure prompt-filter chunks
 
     @property
     def json_chunks(self) -> list[Chunk]:
@@ -78,8 +88,16 @@ class StreamView:
         return usage if isinstance(usage, dict) else None
 
 
-def parse_stream(events: list[SSEEvent]) -> StreamView:
+def _is_filter_chunk(payload: Any) -> bool:
+    """Azure OpenAI's leading chunk: no choices, blank envelope, prompt_filter_results."""
+    return isinstance(payload, dict) and payload.get("choices") == [] and "prompt_filter_results" in payload
+
+
+def parse_stream(events: list[SSEEvent], *, set_aside_filter_chunks: bool = False) -> StreamView:
+    """Parse data events; with `set_aside_filter_chunks`, Azure's leading prompt-filter chunks are
+    kept apart from `chunks` so the lenient reading judges them once (SSE-05) instead of everywhere."""
     chunks: list[Chunk] = []
+    filter_chunks: list[Chunk] = []
     done = False
     after_done = 0
     error_event: Chunk | None = None
@@ -97,8 +115,11 @@ def parse_stream(events: list[SSEEvent]) -> StreamView:
         if isinstance(chunk.payload, dict) and chunk.payload.get("error") and "choices" not in chunk.payload:
             error_event = chunk
             continue
+        if set_aside_filter_chunks and not any(c.choices for c in chunks) and _is_filter_chunk(chunk.payload):
+            filter_chunks.append(chunk)
+            continue
         chunks.append(chunk)
-    view = StreamView(chunks, done, after_done, error_event, {}, [])
+    view = StreamView(chunks, done, after_done, error_event, {}, [], filter_chunks)
     for chunk in view.json_chunks:
         if chunk.payload.get("usage") is not None:
             view.usage_chunks.append(chunk)
@@ -118,9 +139,12 @@ def _accumulate(view: StreamView, chunk: Chunk, choice: dict[str, Any]) -> None:
     delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
     if "role" in delta:
         acc.roles.append(delta["role"])
-    if isinstance(delta.get("content"), str):
-        acc.content += delta["content"]
+    content = delta.get("content")
+    if isinstance(content, str):
+        acc.text += content
         acc.content_seen = True
+    elif content is not None:
+        acc.malformed_content.append(chunk.position)
     if choice.get("finish_reason") is not None:
         acc.finish_reasons.append(choice["finish_reason"])
     logprobs = choice.get("logprobs")

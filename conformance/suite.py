@@ -17,6 +17,7 @@ SUITE = Suite(rule_lookup=_rule)
 
 _MODULES = (
     "conformance.scenarios.basic",
+    "conformance.scenarios.acceptance",
     "conformance.scenarios.params",
     "conformance.scenarios.invalid",
     "conformance.scenarios.tools",
@@ -24,8 +25,13 @@ _MODULES = (
     "conformance.checks.envelope",
     "conformance.checks.stream",
     "conformance.checks.errors",
+    "conformance.checks.acceptance",
     "conformance.checks.params",
     "conformance.checks.tools",
+    "conformance.scenarios.generated",
+    "conformance.checks.generated",
+    "conformance.sdk.scenarios",
+    "conformance.sdk.openai_sdk",
 )
 
 

@@ -23,6 +23,6 @@ def short(value: Any, limit: int = 160) -> str:
 
 def payloads(ev: Evidence) -> list[tuple[str, dict[str, Any]]]:
     """The JSON objects a success answer consists of: the body, or every chunk of the stream."""
-    if ev.exchange.events is not None:
+    if ev.streamed:
         return [(f"chunk #{c.position}", c.payload) for c in ev.stream.json_chunks]
     return [("body", ev.body)]

@@ -27,7 +27,7 @@ def response_matches_schema(ev: Evidence) -> Outcome:
 @check("ENV-02", on=("chat", "stream"))
 def object_type(ev: Evidence) -> Outcome:
     """object is "chat.completion" for a body and "chat.completion.chunk" for every stream chunk."""
-    expected = "chat.completion.chunk" if ev.exchange.events is not None else "chat.completion"
+    expected = "chat.completion.chunk" if ev.streamed else "chat.completion"
     for label, payload in payloads(ev):
         if payload.get("object") != expected:
             return fail(f'object == "{expected}"', f"{label}: object = {short(payload.get('object'))}")
@@ -68,9 +68,16 @@ def model_named(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("ENV-06", on="chat")
+@check("ENV-06", on=("chat", "stream"))
 def message_role_and_content(ev: Evidence) -> Outcome:
-    """Each choice's message has role "assistant" and content that is a string or null (never an array)."""
+    """Each choice's message has role "assistant" and content that is a string or null (never an array); so does every streamed delta's content."""
+    if ev.streamed:
+        for chunk in ev.stream.json_chunks:
+            for choice in chunk.choices:
+                content = (choice.get("delta") or {}).get("content") if isinstance(choice.get("delta"), dict) else None
+                if content is not None and not isinstance(content, str):
+                    return fail("delta.content: string or null", f"chunk #{chunk.position}: content = {short(content)}")
+        return passed()
     for choice in ev.choices():
         message = choice.get("message")
         if not isinstance(message, dict):
@@ -95,10 +102,10 @@ def no_error_key_on_success(ev: Evidence) -> Outcome:
 def answer_in_content(ev: Evidence) -> Outcome:
     """Without tools, the answer text is in message.content (not only in reasoning_content or similar)."""
     if ev.data.get("tool_choice") not in (None, "none"):
-        return passed("tool call scenario")
-    for choice in ev.choices():
+        raise NotApplicable
+    for index, choice in enumerate(ev.choices()):
         message = choice.get("message") or {}
-        if not message.get("tool_calls") and not (isinstance(message.get("content"), str) and message["content"]):
+        if not message.get("tool_calls") and not ev.content(index):
             extra = [k for k in message if k not in ("role", "content", "refusal", "tool_calls")]
             return fail("non-empty message.content", f"content = {short(message.get('content'))}; other keys {extra}")
     return passed()
@@ -108,7 +115,7 @@ def answer_in_content(ev: Evidence) -> Outcome:
 def choice_count(ev: Evidence) -> Outcome:
     """The answer has exactly n choices (n defaults to 1)."""
     n = req(ev, "n", 1)
-    if ev.exchange.events is not None:
+    if ev.streamed:
         seen = sorted(i for i in ev.stream.choices)
     else:
         seen = [c.get("index") for c in ev.choices()]
@@ -120,7 +127,7 @@ def choice_count(ev: Evidence) -> Outcome:
 @check("CHO-02", on=("chat", "stream"))
 def choice_indices(ev: Evidence) -> Outcome:
     """Choice indices are the integers 0..n-1, each exactly once."""
-    if ev.exchange.events is not None:
+    if ev.streamed:
         indices = sorted(ev.stream.choices)
     else:
         indices = sorted((c.get("index") for c in ev.choices()), key=lambda i: (not isinstance(i, int), str(i)))
@@ -132,7 +139,7 @@ def choice_indices(ev: Evidence) -> Outcome:
 @check("FIN-01", on=("chat", "stream"))
 def finish_reason_value(ev: Evidence) -> Outcome:
     """finish_reason is stop, length, tool_calls, content_filter or function_call; '' and other values are not allowed."""
-    if ev.exchange.events is not None:
+    if ev.streamed:
         values = [(i, r) for i, acc in ev.stream.choices.items() for r in acc.finish_reasons]
     else:
         values = [(c.get("index"), c.get("finish_reason")) for c in ev.choices()]
@@ -211,7 +218,7 @@ def _is_int(value: Any) -> bool:
 
 
 def _usage(ev: Evidence) -> dict[str, Any]:
-    if ev.exchange.events is not None:
+    if ev.streamed:
         if not (req(ev, "stream_options") or {}).get("include_usage"):
             raise NotApplicable
         usage = ev.stream.final_usage()
@@ -225,6 +232,6 @@ def _usage(ev: Evidence) -> dict[str, Any]:
 
 
 def _produced_output(ev: Evidence) -> bool:
-    if ev.exchange.events is not None:
+    if ev.streamed:
         return any(acc.content or acc.tool_calls for acc in ev.stream.choices.values())
     return any((c.get("message") or {}).get("content") or (c.get("message") or {}).get("tool_calls") for c in ev.choices())

@@ -57,7 +57,7 @@ def invalid_request_is_400(ev: Evidence) -> Outcome:
     return fail("HTTP 400", f"HTTP {status}")
 
 
-@check("ERR-03", on=("invalid", "unknown_model", "auth", "unknown_param"))
+@check("ERR-03", on=("invalid", "unknown_model", "auth", "unknown_param", "role_orders"))
 def no_5xx_for_client_errors(ev: Evidence) -> Outcome:
     """A client mistake is never answered 5xx (SDKs retry 5xx, tripling load and delaying the failure)."""
     for label, ex in [("primary", ev.exchange), *ev.related.items()]:

@@ -25,7 +25,7 @@ def _cap(ev: Evidence) -> tuple[str, int]:
 
 def _completion(ev: Evidence) -> tuple[str, int | None, object]:
     """Text, completion_tokens and finish_reason of choice 0, from a body or a stream."""
-    if ev.exchange.events is not None:
+    if ev.streamed:
         stream = ev.stream
         usage = stream.final_usage() or {}
         acc = stream.choices.get(0)
@@ -97,16 +97,17 @@ def stop_sequences_honoured(ev: Evidence) -> Outcome:
 @check("PAR-04", on="multi_choice")
 def n_choices_complete(ev: Evidence) -> Outcome:
     """n = 2 returns two complete choices, each with text and a finish_reason."""
-    if ev.exchange.events is not None:
+    if ev.streamed:
         raise NotApplicable  # SSE-12 judges streams
     n = req(ev, "n", 1)
     choices = ev.choices()
     if len(choices) != n:
         return fail(f"{n} choices", f"{len(choices)} choice(s)")
-    empty = [c.get("index") for c in choices if not (c.get("message") or {}).get("content")]
+    texts = [ev.content(i) for i in range(len(choices))]
+    empty = [c.get("index") for c, text in zip(choices, texts) if not text]
     if empty:
         return fail("text in every choice", f"empty choices {empty}")
-    return passed(distinct=len({(c.get("message") or {}).get("content") for c in choices}))
+    return passed(distinct=len(set(texts)))
 
 
 @check("PAR-05", on="json_mode")
@@ -139,7 +140,7 @@ def json_schema_mode(ev: Evidence) -> Outcome:
 @check("PAR-07", on="logprobs")
 def logprobs_content(ev: Evidence) -> Outcome:
     """logprobs:true returns one entry per token with logprob <= 0, and the tokens concatenate to the content."""
-    if ev.exchange.events is not None:
+    if ev.streamed:
         raise NotApplicable  # SSE-16 judges streams
     choice = ev.choices()[0] if ev.choices() else {}
     logprobs = choice.get("logprobs")
@@ -161,7 +162,7 @@ def top_logprobs_count(ev: Evidence) -> Outcome:
     k = req(ev, "top_logprobs")
     if not isinstance(k, int):
         raise NotApplicable
-    if ev.exchange.events is not None:
+    if ev.streamed:
         acc = ev.stream.choices.get(0)
         entries = acc.logprob_tokens if acc else []
     else:

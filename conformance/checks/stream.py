@@ -47,6 +47,8 @@ def ends_with_done(ev: Evidence) -> Outcome:
         return fail("nothing after [DONE]", f"{stream.events_after_done} event(s) after [DONE]")
     if ex.framing is not None and ex.framing.unterminated_tail:
         return fail("[DONE] followed by a blank line", "the stream ended inside an unterminated event")
+    if ex.open_after_done:
+        return fail("the connection closes after [DONE]", f"still open {ev.ctx.client.limits.done_grace:g} s after [DONE]")
     return passed()
 
 
@@ -88,6 +90,11 @@ def stable_envelope(ev: Evidence) -> Outcome:
         values = {json.dumps(c.payload.get(key)) for c in chunks}
         if len(values) > 1:
             return fail(f"one {key} on every chunk", f"{key} values {sorted(values)[:4]}")
+    if ev.stream.filter_chunks:
+        first = ev.stream.filter_chunks[0]
+        return warn("one envelope on every chunk", f"chunk #{first.position} is an Azure-style prompt-filter chunk "
+                    f"(id {short(first.payload.get('id'))}, created {short(first.payload.get('created'))}, choices [])",
+                    note="tolerated outside openai-strict; strict deserialisers reject the blank envelope")
     return passed()
 
 
@@ -126,12 +133,16 @@ def finish_reason_per_choice(ev: Evidence) -> Outcome:
 
 @check("SSE-08", on="stream")
 def finish_chunk_without_content(ev: Evidence) -> Outcome:
-    """The chunk that carries finish_reason has an empty delta (no content or tool calls mixed in)."""
+    """The chunk that finishes a choice (its last non-null finish_reason) has an empty delta: no content or tool calls mixed in."""
+    finishing: dict[object, tuple[int, dict]] = {}
     for chunk in ev.stream.json_chunks:
         for choice in chunk.choices:
-            delta = choice.get("delta") or {}
-            if choice.get("finish_reason") is not None and (delta.get("content") or delta.get("tool_calls")):
-                return fail("finish chunk delta {}", f"chunk #{chunk.position}: delta {short(delta)}")
+            if choice.get("finish_reason") not in (None, ""):
+                delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+                finishing[choice.get("index")] = (chunk.position, delta)
+    for position, delta in finishing.values():
+        if delta.get("content") or delta.get("tool_calls"):
+            return fail("finish chunk delta {}", f"chunk #{position}: delta {short(delta)}")
     return passed()
 
 
@@ -148,6 +159,9 @@ def usage_only_when_asked(ev: Evidence) -> Outcome:
             return fail("no usage and no choices [] chunk (include_usage not requested)",
                         f"usage on chunks {with_usage[:5]}, choices [] on chunks {empty_choices[:5]}")
         return passed()
+    if chunks and chunks[-1].payload.get("choices") and len(with_usage) == 1 and with_usage[0] == chunks[-1].position:
+        return warn("a separate final chunk with choices [] and usage", "usage rides on the last chunk, which still has choices",
+                    note="readers of the usage chunk that expect choices [] may miss it")
     if not chunks or chunks[-1].payload.get("choices") != [] or chunks[-1].payload.get("usage") is None:
         last = short(chunks[-1].payload) if chunks else "(none)"
         return fail("a final chunk with choices [] and usage", f"last chunk {last}")
@@ -162,7 +176,7 @@ def usage_only_when_asked(ev: Evidence) -> Outcome:
 @check("SSE-12", on="multi_choice")
 def each_choice_streams_fully(ev: Evidence) -> Outcome:
     """With n > 1 every choice index 0..n-1 is streamed and gets its own finish_reason (role and duplicates: SSE-06/07)."""
-    if ev.exchange.events is None:
+    if not ev.streamed:
         raise NotApplicable
     n = req(ev, "n", 1)
     stream = ev.stream
@@ -193,7 +207,7 @@ def in_band_error_shape(ev: Evidence) -> Outcome:
 @check("SSE-16", on="logprobs")
 def streamed_logprobs(ev: Evidence) -> Outcome:
     """With logprobs:true each streamed token carries its logprob entry; they concatenate to the streamed text."""
-    if ev.exchange.events is None:
+    if not ev.streamed:
         raise NotApplicable
     acc = ev.stream.choices.get(0)
     if acc is None:

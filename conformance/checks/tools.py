@@ -108,7 +108,7 @@ def round_trip_accepted(ev: Evidence) -> Outcome:
 @check("TOOL-07", on="parallel")
 def parallel_calls_distinct(ev: Evidence) -> Outcome:
     """Parallel tool calls carry distinct indices 0..k-1 (streamed) and distinct ids."""
-    if ev.exchange.events is not None:
+    if ev.streamed:
         acc = ev.stream.choices.get(0)
         indices = sorted(acc.tool_calls) if acc else []
         if len(indices) < 2:
@@ -202,7 +202,7 @@ def streamed_required_calls_a_tool(ev: Evidence) -> Outcome:
 
 
 def _arguments(ev: Evidence) -> list[tuple[str | None, Any]]:
-    if ev.exchange.events is not None:
+    if ev.streamed:
         acc = ev.stream.choices.get(0)
         if acc is None or not acc.tool_calls:
             raise Skip("no tool-call deltas; judged by TOOL-01")
@@ -214,14 +214,14 @@ def _arguments(ev: Evidence) -> list[tuple[str | None, Any]]:
 
 
 def _ids(ev: Evidence) -> list[Any]:
-    if ev.exchange.events is not None:
+    if ev.streamed:
         acc = ev.stream.choices.get(0)
         return [t.id for t in acc.tool_calls.values()] if acc else []
     return [c.get("id") for c in _calls(ev)]
 
 
 def _finish_and_called(ev: Evidence) -> tuple[Any, bool]:
-    if ev.exchange.events is not None:
+    if ev.streamed:
         acc = ev.stream.choices.get(0)
         if acc is None:
             return None, False

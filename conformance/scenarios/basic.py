@@ -31,9 +31,3 @@ def chat_stream_false(ctx: Context) -> Evidence:
 def stream_basic(ctx: Context) -> Evidence:
     """The same request streamed, without stream_options."""
     return _plain(ctx, stream=True)
-
-
-@scenario("stream", "valid", "stream_usage", marks=("smoke",))
-def stream_include_usage(ctx: Context) -> Evidence:
-    """A stream with stream_options.include_usage: a final usage chunk with choices [] is expected."""
-    return _plain(ctx, stream=True, stream_options={"include_usage": True})

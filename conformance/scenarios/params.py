@@ -117,41 +117,6 @@ def stream_equivalence(ctx: Context) -> Evidence:
     return Evidence(ctx, body, ctx.send(body), related={"stream": ctx.send(streamed)})
 
 
-@scenario("chat", "valid", "accepted")
-def content_parts(ctx: Context) -> Evidence:
-    """System and user content given as arrays of text parts."""
-    messages = [
-        {"role": "system", "content": [{"type": "text", "text": "You are terse."}]},
-        {"role": "user", "content": [{"type": "text", "text": GREETING}]},
-    ]
-    return _one(ctx, messages)
-
-
-@scenario("chat", "valid", "accepted")
-def role_orders(ctx: Context) -> Evidence:
-    """Orders OpenAI accepts: developer role, two user turns in a row, a system message after a user turn."""
-    messages = [
-        {"role": "developer", "content": "Be brief."},
-        {"role": "user", "content": "Hello."},
-        {"role": "user", "content": GREETING},
-        {"role": "system", "content": "Answer in English."},
-    ]
-    return _one(ctx, messages)
-
-
-@scenario("chat", "valid", "accepted")
-def boundaries_low(ctx: Context) -> Evidence:
-    """Every sampling parameter at its documented lower bound."""
-    return _one(ctx, GREETING, temperature=0, top_p=0, presence_penalty=-2, frequency_penalty=-2, n=1)
-
-
-@scenario("chat", "valid", "accepted")
-def boundaries_high(ctx: Context) -> Evidence:
-    """Every sampling parameter at its documented upper bound."""
-    return _one(ctx, GREETING, temperature=2, top_p=1, presence_penalty=2, frequency_penalty=2,
-                logprobs=True, top_logprobs=20)
-
-
 @scenario("unknown_param")
 def unknown_parameter(ctx: Context) -> Evidence:
     """A misspelt parameter (temperatur): OpenAI rejects it with 400 naming the parameter."""

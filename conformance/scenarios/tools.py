@@ -79,18 +79,3 @@ def tool_round_trip(ctx: Context) -> Evidence:
     ]
     body = ctx.body(messages, tools=TOOLS, max_tokens=32)
     return Evidence(ctx, body, ctx.send(body), related={"first_turn": first.exchange})
-
-
-@scenario("chat", "valid", "accepted", "null_content")
-def assistant_null_content(ctx: Context) -> Evidence:
-    """A replayed history whose assistant tool-call turn has content null (OpenAI-style ids)."""
-    call = {"id": "call_abc123XYZ", "type": "function",
-            "function": {"name": "get_weather", "arguments": json.dumps({"city": "Paris"})}}
-    messages = [
-        {"role": "user", "content": WEATHER_PROMPT},
-        {"role": "assistant", "content": None, "tool_calls": [call]},
-        {"role": "tool", "tool_call_id": call["id"], "content": "18 C and sunny"},
-        {"role": "user", "content": GREETING},
-    ]
-    body = ctx.body(messages, tools=TOOLS)
-    return Evidence(ctx, body, ctx.send(body))

@@ -293,6 +293,7 @@ def connection_close(wire: Wire, ctx: Context) -> Wire:
 
 
 @defect("accept-unknown-parameters", Stage.REQUEST, clause="REQ-06", verdict="WARN", deviations=("D48",), benign=True,
+        profile="openai-strict",
         summary="Unknown top-level parameters are silently ignored (200) instead of 400 unknown_parameter")
 def accept_unknown_parameters(payload: Body, ctx: Context) -> Body:
     return {k: v for k, v in payload.items() if k in KNOWN_PARAMETERS}

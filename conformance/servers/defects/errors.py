@@ -93,7 +93,7 @@ def validation_500(reply: ErrorReply, ctx: Context) -> ErrorReply:
     return reply
 
 
-@defect("500-empty-body-on-bad-role", Stage.ERROR, clause="ERR-03", verdict="FAIL", deviations=("D59",), collateral=("ERR-01",),
+@defect("500-empty-body-on-bad-role", Stage.ERROR, clause="ERR-03", verdict="FAIL", deviations=("D59",), collateral=("ERR-01", "ERR-02"),
         summary="An unsupported message role crashes the server: HTTP 500 with an empty body (mistral.rs)")
 def bad_role_500(reply: ErrorReply, ctx: Context) -> ErrorReply:
     if reply.status == 400 and str(_error(reply).get("param") or "").endswith(".role"):
@@ -102,7 +102,7 @@ def bad_role_500(reply: ErrorReply, ctx: Context) -> ErrorReply:
     return reply
 
 
-@defect("validation-error-200", Stage.ERROR, clause="ERR-02", verdict="FAIL", deviations=("D60",), collateral=("ERR-07", "SDK-05"),
+@defect("validation-error-200", Stage.ERROR, clause="ERR-02", verdict="FAIL", deviations=("D60",), collateral=("SSE-13", "TOOL-08"),
         summary="Invalid requests are answered HTTP 200 (the body is the error envelope)")
 def validation_error_200(reply: ErrorReply, ctx: Context) -> ErrorReply:
     if reply.status == 400:

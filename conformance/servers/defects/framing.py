@@ -122,7 +122,7 @@ def stream_error_not_last(chunks: list[dict[str, Any]], ctx: Context) -> list[di
     return chunks[:2] + [error] + chunks[2:]
 
 
-@defect("stream-finish-reason-error", Stage.CHUNKS, clause="FIN-01", verdict="FAIL", deviations=("D05", "D25"), collateral=("SSE-14", "SDK-02"),
+@defect("stream-finish-reason-error", Stage.CHUNKS, clause="FIN-01", verdict="FAIL", deviations=("D05", "D25"), collateral=("SSE-14", "ENV-07", "FIN-02", "FIN-03", "PAR-03", "SSE-10", "SSE-18"),
         summary="The stream ends with finish_reason 'error' plus an 'error' key in the same chunk (OpenRouter style)")
 def stream_finish_reason_error(chunks: list[dict[str, Any]], ctx: Context) -> list[dict[str, Any]]:
     for chunk in chunks:

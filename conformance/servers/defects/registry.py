@@ -30,6 +30,7 @@ class Defect:
     summary: str              # one line: what the server does wrong (or unusually)
     benign: bool = False      # True = valid-but-unusual variant the suite must accept
     collateral: tuple[str, ...] = ()  # other clause ids this defect also (legitimately) breaks
+    profile: str = "compatible"  # the profile whose rules it breaks (vendor-only parameters: "vendor")
 
 
 DEFECTS: dict[str, Defect] = {}
@@ -52,6 +53,7 @@ def defect(
     deviations: tuple[str, ...] = (),
     benign: bool = False,
     collateral: tuple[str, ...] = (),
+    profile: str = "compatible",
 ) -> Callable[[F], F]:
     """Register the decorated function as the ``stage`` hook of a new defect ``name``."""
     if name in DEFECTS:
@@ -66,7 +68,7 @@ def defect(
         raise ValueError(f"defect {name!r}: verdict {verdict!r} not in {sorted(allowed)}")
 
     def register(fn: F) -> F:
-        DEFECTS[name] = Defect(name, clause, verdict, deviations, summary, benign, collateral)
+        DEFECTS[name] = Defect(name, clause, verdict, deviations, summary, benign, collateral, profile)
         _HOOKS[name] = [(stage, fn)]
         return fn
 

@@ -54,7 +54,7 @@ def _breaks_alternation(payload: Body) -> bool:
     return False
 
 
-@defect("reject-null-assistant-content", Stage.REQUEST, clause="REQ-03", verdict="FAIL", deviations=("D42",),
+@defect("reject-null-assistant-content", Stage.REQUEST, clause="REQ-03", verdict="FAIL", deviations=("D42",), collateral=("TOOL-06",),
         summary="An assistant message with tool_calls and content null is rejected with 400")
 def reject_null_assistant_content(payload: Body, ctx: Context) -> Body:
     for message in _messages(payload):
@@ -79,7 +79,7 @@ def reject_content_parts(payload: Body, ctx: Context) -> Body:
     return payload
 
 
-@defect("content-parts-dropped", Stage.REQUEST, clause="REQ-02", verdict="FAIL", deviations=("D43",),
+@defect("content-parts-dropped", Stage.REQUEST, clause="REQ-02", verdict="FAIL", deviations=("D43",), collateral=("ERR-02",),
         summary="Content given as an array of parts is silently replaced by '' (vllm-router)")
 def content_parts_dropped(payload: Body, ctx: Context) -> Body:
     for message in _messages(payload):
@@ -133,7 +133,7 @@ def accept_params_without_prerequisite(payload: Body, ctx: Context) -> Body:
     return payload
 
 
-@defect("reject-max-completion-tokens", Stage.REQUEST, clause="PAR-02", verdict="FAIL", deviations=("D47",),
+@defect("reject-max-completion-tokens", Stage.REQUEST, clause="PAR-02", verdict="FAIL", deviations=("D47",), collateral=("REQ-01", "ERR-04"),
         summary="max_completion_tokens is rejected with 400 ('extra_forbidden')")
 def reject_max_completion_tokens(payload: Body, ctx: Context) -> Body:
     if "max_completion_tokens" in payload:
@@ -149,6 +149,7 @@ def ignore_max_completion_tokens(payload: Body, ctx: Context) -> Body:
 
 
 @defect("reject-vendor-params", Stage.REQUEST, clause="PAR-12", verdict="WARN", deviations=("D48",),
+        profile="vendor",
         summary="The vendor parameters top_k / repetition_penalty are rejected as unknown (400)")
 def reject_vendor_params(payload: Body, ctx: Context) -> Body:
     for name in ("top_k", "repetition_penalty"):
@@ -165,7 +166,7 @@ def require_max_tokens(payload: Body, ctx: Context) -> Body:
     return payload
 
 
-@defect("accept-out-of-range-sampling", Stage.REQUEST, clause="ERR-02", verdict="FAIL", deviations=("D55",), collateral=("ERR-04",),
+@defect("accept-out-of-range-sampling", Stage.REQUEST, clause="ERR-02", verdict="FAIL", deviations=("D55",), collateral=("ERR-04", "SSE-13"),
         summary="Out-of-range numbers (temperature 5, top_p 2, n 129, logit_bias 101, ...) are clamped and accepted (200)")
 def accept_out_of_range(payload: Body, ctx: Context) -> Body:
     for name, low, high in _RANGES:
@@ -178,7 +179,7 @@ def accept_out_of_range(payload: Body, ctx: Context) -> Body:
     return payload
 
 
-@defect("500-on-out-of-range", Stage.REQUEST, clause="ERR-03", verdict="FAIL", deviations=("D55", "D59"), collateral=("ERR-02",),
+@defect("500-on-out-of-range", Stage.REQUEST, clause="ERR-03", verdict="FAIL", deviations=("D55", "D59"), collateral=("ERR-02", "ERR-04"),
         summary="Out-of-range numbers crash the sampler: HTTP 500")
 def out_of_range_500(payload: Body, ctx: Context) -> Body:
     if _out_of_range(payload):
@@ -203,7 +204,7 @@ def unknown_model_accepted(payload: Body, ctx: Context) -> Body:
     return payload
 
 
-@defect("500-when-n-and-stream", Stage.REQUEST, clause="ERR-03", verdict="FAIL", collateral=("SSE-12", "PAR-04"),
+@defect("500-when-n-and-stream", Stage.REQUEST, clause="REQ-01", verdict="FAIL", collateral=("SSE-12", "PAR-04", "ERR-03"),
         summary="n > 1 together with stream:true fails with HTTP 500")
 def n_and_stream_500(payload: Body, ctx: Context) -> Body:
     n = payload.get("n")

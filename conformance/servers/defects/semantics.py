@@ -9,6 +9,7 @@ from typing import Any
 from conformance.servers.reference.errors import ApiError
 from conformance.servers.reference.model import Completion, TokenLogprob
 from conformance.servers.reference.pipeline import Context, Stage
+from conformance.servers.reference.validation import validate
 
 from .edit import choices
 from .registry import defect
@@ -17,7 +18,24 @@ Body = dict[str, Any]
 Chunks = list[dict[str, Any]]
 
 
+def validates(payload: Body) -> bool:
+    """Whether the reference server accepts ``payload`` as it stands.
+
+    A server that ignores a parameter still parses it, so an out-of-range value is still a 400:
+    hooks that ignore or rewrite a parameter act on valid requests only, which keeps each defect
+    to its one deviation.
+    """
+    try:
+        validate(copy.deepcopy(payload))
+    except ApiError:
+        return False
+    return True
+
+
 def _without(payload: Body, *names: str) -> Body:
+    """``payload`` minus ``names`` when it is valid (see ``validates``), else unchanged."""
+    if not validates(payload):
+        return payload
     return {k: v for k, v in payload.items() if k not in names}
 
 
@@ -26,7 +44,7 @@ def _is_json_schema(payload: Body) -> bool:
     return isinstance(response_format, dict) and response_format.get("type") == "json_schema"
 
 
-@defect("n-ignored", Stage.REQUEST, clause="CHO-01", verdict="FAIL", deviations=("D50",), collateral=("PAR-04", "SSE-12"),
+@defect("n-ignored", Stage.REQUEST, clause="CHO-01", verdict="FAIL", deviations=("D50",), collateral=("PAR-04", "SSE-12", "FIN-02"),
         summary="n is ignored: always one choice")
 def n_ignored(payload: Body, ctx: Context) -> Body:
     return _without(payload, "n")
@@ -42,7 +60,7 @@ def n_choices_identical(completion: Completion, ctx: Context) -> Completion:
     return completion
 
 
-@defect("choice-indices-wrong", Stage.COMPLETION, clause="CHO-02", verdict="FAIL", deviations=("D50",), collateral=("SSE-12",),
+@defect("choice-indices-wrong", Stage.COMPLETION, clause="CHO-02", verdict="FAIL", deviations=("D50",), collateral=("SSE-12", "CHO-01", "SSE-06", "SSE-07", "SSE-18"),
         summary="Every choice carries index 0")
 def choice_indices_wrong(completion: Completion, ctx: Context) -> Completion:
     for choice in completion.choices:
@@ -76,7 +94,7 @@ def max_tokens_ignored(payload: Body, ctx: Context) -> Body:
 @defect("silent-default-cap", Stage.REQUEST, clause="PAR-01", verdict="WARN", deviations=("D52",),
         summary="Without a token cap the server silently caps answers at 100 tokens (finish_reason 'length')")
 def silent_default_cap(payload: Body, ctx: Context) -> Body:
-    if payload.get("max_tokens") is None and payload.get("max_completion_tokens") is None:
+    if payload.get("max_tokens") is None and payload.get("max_completion_tokens") is None and validates(payload):
         payload["max_tokens"] = 100
     return payload
 
@@ -90,15 +108,15 @@ def response_format_ignored(payload: Body, ctx: Context) -> Body:
 @defect("json-schema-unenforced", Stage.REQUEST, clause="PAR-06", verdict="FAIL", deviations=("D53",),
         summary="json_schema is treated as json_object: valid JSON that does not follow the schema")
 def json_schema_unenforced(payload: Body, ctx: Context) -> Body:
-    if _is_json_schema(payload):
+    if _is_json_schema(payload) and validates(payload):
         payload["response_format"] = {"type": "json_object"}
     return payload
 
 
-@defect("json-schema-500", Stage.REQUEST, clause="PAR-06", verdict="FAIL", deviations=("D53", "D59"), collateral=("ERR-03",),
+@defect("json-schema-500", Stage.REQUEST, clause="PAR-06", verdict="FAIL", deviations=("D53", "D59"), collateral=("ERR-03", "REQ-01"),
         summary="Any json_schema response_format fails with HTTP 500 (unsupported grammar)")
 def json_schema_500(payload: Body, ctx: Context) -> Body:
-    if _is_json_schema(payload):
+    if _is_json_schema(payload) and validates(payload):
         raise ApiError(500, "Either \"json_schema\" or \"grammar\" can be specified, but not both", type="server_error")
     return payload
 
@@ -152,7 +170,7 @@ def stream_logprobs_float(chunks: Chunks, ctx: Context) -> Chunks:
 @defect("logprobs-unrequested", Stage.REQUEST, clause="PAR-09", verdict="WARN", deviations=("D54",),
         summary="logprobs are returned although they were not requested")
 def logprobs_unrequested(payload: Body, ctx: Context) -> Body:
-    if payload.get("logprobs") is None:
+    if payload.get("logprobs") is None and validates(payload):
         payload["logprobs"] = True
     return payload
 
@@ -164,23 +182,35 @@ def stream_text_differs(chunks: Chunks, ctx: Context) -> Chunks:
     return chunks if last is None else chunks[:last] + chunks[last + 1:]
 
 
-@defect("nondeterministic-at-temperature-zero", Stage.REQUEST, clause="PAR-10", verdict="WARN",
+@defect("nondeterministic-at-temperature-zero", Stage.REQUEST, clause="PAR-10", verdict="WARN", collateral=("PAR-13", "PAR-14"),
         summary="temperature 0 and seed are ignored: every call samples freshly")
 def nondeterministic(payload: Body, ctx: Context) -> Body:
-    payload = _without(payload, "seed", "top_p", "top_k")
-    payload["temperature"] = 1.0
-    return payload
+    if not validates(payload):
+        return payload
+    return dict(_without(payload, "seed", "top_p", "top_k"), temperature=1.0)
 
 
 @defect("temperature-ignored", Stage.REQUEST, clause="PAR-11", verdict="WARN",
         summary="temperature is ignored: output is always greedy, identical across calls")
 def temperature_ignored(payload: Body, ctx: Context) -> Body:
-    payload = _without(payload, "seed")
-    payload["temperature"] = 0
-    return payload
+    if not validates(payload):
+        return payload
+    return dict(_without(payload, "seed"), temperature=0)
 
 
-@defect("vendor-params-ignored", Stage.REQUEST, clause="PAR-12", verdict="WARN",
+@defect("vendor-params-ignored", Stage.REQUEST, clause="PAR-12", verdict="WARN", profile="vendor",
         summary="top_k / repetition_penalty are accepted but have no effect")
 def vendor_params_ignored(payload: Body, ctx: Context) -> Body:
     return _without(payload, "top_k", "repetition_penalty")
+
+
+@defect("top-p-ignored", Stage.REQUEST, clause="PAR-13", verdict="WARN",
+        summary="top_p is accepted but has no effect: a tiny top_p still samples freely")
+def top_p_ignored(payload: Body, ctx: Context) -> Body:
+    return _without(payload, "top_p")
+
+
+@defect("seed-ignored", Stage.REQUEST, clause="PAR-14", verdict="WARN",
+        summary="seed is accepted but has no effect: seeded sampling is not reproducible")
+def seed_ignored(payload: Body, ctx: Context) -> Body:
+    return _without(payload, "seed")

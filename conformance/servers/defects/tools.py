@@ -16,6 +16,7 @@ from conformance.servers.reference.tokenizer import tokenize
 
 from .edit import choices, tool_deltas
 from .registry import also, defect
+from .semantics import validates
 
 Chunks = list[dict[str, Any]]
 Body = dict[str, Any]
@@ -39,6 +40,8 @@ def _replayed_ids(payload: Body) -> list[Any]:
 
 
 def _reject_non_mistral_ids(payload: Body) -> None:
+    if not validates(payload):
+        return
     for call_id in _replayed_ids(payload):
         if not (isinstance(call_id, str) and _MISTRAL_ID.match(call_id)):
             raise ApiError(400, f"Tool call id was {call_id} but must be a-z, A-Z, 0-9, with a length of 9.", type="invalid_function_call", code="3280")
@@ -46,7 +49,7 @@ def _reject_non_mistral_ids(payload: Body) -> None:
 
 # --- stream deltas ---------------------------------------------------------------------------
 
-@defect("tool-delta-without-index", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D34",), collateral=("SDK-03",),
+@defect("tool-delta-without-index", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D34",), collateral=("SDK-03", "TOOL-04", "TOOL-07"),
         summary="Streamed tool-call deltas carry no 'index'")
 def tool_delta_without_index(chunks: Chunks, ctx: Context) -> Chunks:
     for delta in tool_deltas(chunks):
@@ -55,6 +58,7 @@ def tool_delta_without_index(chunks: Chunks, ctx: Context) -> Chunks:
 
 
 @defect("tool-delta-first-without-id", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D35",),
+        collateral=("TOOL-05", "TOOL-07", "SSE-18"),
         summary="The first tool-call delta of each index has no 'id'")
 def tool_delta_first_without_id(chunks: Chunks, ctx: Context) -> Chunks:
     for delta in tool_deltas(chunks):
@@ -70,7 +74,7 @@ def tool_delta_empty_id_continuation(chunks: Chunks, ctx: Context) -> Chunks:
     return chunks
 
 
-@defect("tool-delta-id-changes", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D35",),
+@defect("tool-delta-id-changes", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D35",), collateral=("SDK-04",),
         summary="Each continuation tool-call delta carries a different, new id")
 def tool_delta_id_changes(chunks: Chunks, ctx: Context) -> Chunks:
     for delta in tool_deltas(chunks):
@@ -86,7 +90,7 @@ def tool_delta_name_repeated_empty(chunks: Chunks, ctx: Context) -> Chunks:
     return chunks
 
 
-@defect("tool-delta-arguments-object", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D36",), collateral=("TOOL-04",),
+@defect("tool-delta-arguments-object", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D36",), collateral=("TOOL-04", "SDK-03"),
         summary="Streamed tool calls carry arguments as one JSON object instead of string fragments")
 def tool_delta_arguments_object(chunks: Chunks, ctx: Context) -> Chunks:
     full: dict[tuple[int, int], str] = {}
@@ -108,7 +112,7 @@ def tool_delta_arguments_object(chunks: Chunks, ctx: Context) -> Chunks:
     return kept
 
 
-@defect("tool-args-duplicated-at-end", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D37",), collateral=("TOOL-04",),
+@defect("tool-args-duplicated-at-end", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D37",), collateral=("TOOL-04", "SDK-03"),
         summary="After the fragments, the whole arguments object is sent again (vLLM xlam flush)")
 def tool_args_duplicated_at_end(chunks: Chunks, ctx: Context) -> Chunks:
     out: Chunks = []
@@ -130,7 +134,7 @@ def tool_args_duplicated_at_end(chunks: Chunks, ctx: Context) -> Chunks:
     return out
 
 
-@defect("tool-args-truncated", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D37",), collateral=("TOOL-04",),
+@defect("tool-args-truncated", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D37",), collateral=("TOOL-04", "SDK-03"),
         summary="The last argument fragment of each tool call is lost, so the fragments are not valid JSON")
 def tool_args_truncated(chunks: Chunks, ctx: Context) -> Chunks:
     last: dict[tuple[int, int], int] = {}
@@ -143,7 +147,7 @@ def tool_args_truncated(chunks: Chunks, ctx: Context) -> Chunks:
     return [chunk for position, chunk in enumerate(chunks) if position not in drop]
 
 
-@defect("parallel-tool-call-indices-collide", Stage.CHUNKS, clause="TOOL-07", verdict="FAIL", collateral=("SSE-09",),
+@defect("parallel-tool-call-indices-collide", Stage.CHUNKS, clause="TOOL-07", verdict="FAIL", collateral=("SSE-09", "TOOL-04"),
         summary="Parallel tool calls are all streamed with index 0")
 def parallel_tool_call_indices_collide(chunks: Chunks, ctx: Context) -> Chunks:
     for delta in tool_deltas(chunks):
@@ -167,7 +171,7 @@ def stream_tool_calls_dropped(chunks: Chunks, ctx: Context) -> Chunks:
 
 # --- whole answers ---------------------------------------------------------------------------
 
-@defect("tool-arguments-object", Stage.BODY, clause="TOOL-04", verdict="FAIL", deviations=("D36",), collateral=("ENV-01",),
+@defect("tool-arguments-object", Stage.BODY, clause="TOOL-04", verdict="FAIL", deviations=("D36",), collateral=("ENV-01", "TOOL-06"),
         summary="function.arguments is a JSON object instead of a JSON-encoded string")
 def tool_arguments_object(body: Body, ctx: Context) -> Body:
     for choice in body["choices"]:
@@ -176,12 +180,12 @@ def tool_arguments_object(body: Body, ctx: Context) -> Body:
     return body
 
 
-@defect("tool-call-as-text", Stage.COMPLETION, clause="TOOL-01", verdict="FAIL", deviations=("D38",), collateral=("FIN-03", "TOOL-03"),
+@defect("tool-call-as-text", Stage.COMPLETION, clause="TOOL-01", verdict="FAIL", deviations=("D38",), collateral=("FIN-03", "TOOL-03", "TOOL-07"),
         summary="Tool calls come back as JSON text in content, with no tool_calls and finish_reason 'stop'")
 def tool_call_as_text(completion: Completion, ctx: Context) -> Completion:
     for choice in completion.choices:
         if choice.tool_calls:
-            text = " ".join(json.dumps({"name": call.name, "arguments": json.loads(call.arguments)}) for call in choice.tool_calls)
+            text = " ".join(json.dumps({"name": call.name, "arguments": call.arguments}) for call in choice.tool_calls)
             choice.tokens = tokenize(text)
             choice.tool_calls = []
             choice.finish_reason = "stop"
@@ -201,9 +205,11 @@ def constant_tool_call_id(completion: Completion, ctx: Context) -> Completion:
 
 # --- history replay ----------------------------------------------------------------------------
 
-@defect("reject-string-arguments-history", Stage.REQUEST, clause="TOOL-06", verdict="FAIL", deviations=("D36",),
+@defect("reject-string-arguments-history", Stage.REQUEST, clause="TOOL-06", verdict="FAIL", deviations=("D36",), collateral=("REQ-03",),
         summary="Replayed assistant tool calls with string arguments (the OpenAI form) are rejected with 400")
 def reject_string_arguments_history(payload: Body, ctx: Context) -> Body:
+    if not validates(payload):
+        return payload
     for message in payload.get("messages") or ():
         for call in (message.get("tool_calls") or ()) if isinstance(message, dict) else ():
             if isinstance(call, dict) and isinstance((call.get("function") or {}).get("arguments"), str):
@@ -211,22 +217,22 @@ def reject_string_arguments_history(payload: Body, ctx: Context) -> Body:
     return payload
 
 
-@defect("reject-own-tool-call-ids", Stage.REQUEST, clause="TOOL-06", verdict="FAIL", deviations=("D40",),
+@defect("reject-own-tool-call-ids", Stage.REQUEST, clause="TOOL-06", verdict="FAIL", deviations=("D40",), collateral=("REQ-03",),
         summary="The server issues 'call_…' ids but rejects any replayed id that is not 9 alphanumerics (400)")
 def reject_own_tool_call_ids(payload: Body, ctx: Context) -> Body:
     _reject_non_mistral_ids(payload)
     return payload
 
 
-@defect("500-on-tool-replay", Stage.REQUEST, clause="TOOL-06", verdict="FAIL", deviations=("D40", "D59"), collateral=("ERR-03",),
+@defect("500-on-tool-replay", Stage.REQUEST, clause="TOOL-06", verdict="FAIL", deviations=("D40", "D59"), collateral=("ERR-03", "REQ-03"),
         summary="A conversation replaying a tool result fails with HTTP 500 (chat template rejects the ids)")
 def tool_replay_500(payload: Body, ctx: Context) -> Body:
-    if any(isinstance(m, dict) and m.get("role") == "tool" for m in payload.get("messages") or ()):
+    if validates(payload) and any(isinstance(m, dict) and m.get("role") == "tool" for m in payload.get("messages") or ()):
         raise ApiError(500, "Jinja exception: tool call id format not supported", type="server_error")
     return payload
 
 
-@defect("reject-foreign-tool-call-ids", Stage.COMPLETION, clause="TOOL-06", verdict="WARN", deviations=("D62", "D40"),
+@defect("reject-foreign-tool-call-ids", Stage.COMPLETION, clause="TOOL-06", verdict="WARN", deviations=("D62", "D40"), collateral=("REQ-03",),
         summary="Issues 9-character ids and rejects replayed OpenAI-style 'call_…' ids with 400 (Mistral)")
 def reject_foreign_tool_call_ids(completion: Completion, ctx: Context) -> Completion:
     for choice in completion.choices:
@@ -250,15 +256,15 @@ def _is_named(choice: Any) -> bool:
 @defect("tool-choice-none-ignored", Stage.REQUEST, clause="TOOL-02", verdict="FAIL", deviations=("D45",),
         summary="tool_choice 'none' is ignored: the model calls a tool anyway")
 def tool_choice_none_ignored(payload: Body, ctx: Context) -> Body:
-    if payload.get("tool_choice") == "none" and payload.get("tools"):
+    if payload.get("tool_choice") == "none" and payload.get("tools") and validates(payload):
         payload["tool_choice"] = "required"
     return payload
 
 
-@defect("tool-choice-required-ignored", Stage.REQUEST, clause="TOOL-01", verdict="FAIL", deviations=("D45",),
+@defect("tool-choice-required-ignored", Stage.REQUEST, clause="TOOL-01", verdict="FAIL", deviations=("D45",), collateral=("TOOL-07",),
         summary="tool_choice 'required' is ignored: the model answers in text")
 def tool_choice_required_ignored(payload: Body, ctx: Context) -> Body:
-    if payload.get("tool_choice") == "required":
+    if payload.get("tool_choice") == "required" and validates(payload):
         payload["tool_choice"] = "none"
     return payload
 
@@ -267,14 +273,14 @@ def tool_choice_required_ignored(payload: Body, ctx: Context) -> Body:
         summary="A named tool_choice is ignored: the model calls another tool, or answers in text when there is none")
 def named_tool_choice_ignored(payload: Body, ctx: Context) -> Body:
     choice = payload.get("tool_choice")
-    if _is_named(choice):
+    if _is_named(choice) and validates(payload):
         others = [tool for tool in payload.get("tools") or ()
                   if isinstance(tool, dict) and (tool.get("function") or {}).get("name") != (choice.get("function") or {}).get("name")]
         payload["tool_choice"] = {"type": "function", "function": {"name": others[0]["function"]["name"]}} if others else "none"
     return payload
 
 
-@defect("reject-named-tool-choice", Stage.REQUEST, clause="TOOL-03", verdict="FAIL", deviations=("D44",),
+@defect("reject-named-tool-choice", Stage.REQUEST, clause="TOOL-03", verdict="FAIL", deviations=("D44",), collateral=("REQ-01",),
         summary="An object tool_choice is rejected with 400 (\"Invalid tool_choice type: 'object'\")")
 def reject_named_tool_choice(payload: Body, ctx: Context) -> Body:
     if isinstance(payload.get("tool_choice"), dict):
@@ -282,7 +288,7 @@ def reject_named_tool_choice(payload: Body, ctx: Context) -> Body:
     return payload
 
 
-@defect("reject-tool-choice-required", Stage.REQUEST, clause="TOOL-01", verdict="FAIL", deviations=("D44",),
+@defect("reject-tool-choice-required", Stage.REQUEST, clause="TOOL-01", verdict="FAIL", deviations=("D44",), collateral=("REQ-01", "TOOL-07"),
         summary="tool_choice 'required' is rejected with 400")
 def reject_tool_choice_required(payload: Body, ctx: Context) -> Body:
     if payload.get("tool_choice") == "required":
@@ -290,7 +296,7 @@ def reject_tool_choice_required(payload: Body, ctx: Context) -> Body:
     return payload
 
 
-@defect("accept-tool-choice-without-tools", Stage.REQUEST, clause="TOOL-08", verdict="FAIL", deviations=("D46",),
+@defect("accept-tool-choice-without-tools", Stage.REQUEST, clause="TOOL-08", verdict="FAIL", deviations=("D46",), collateral=("ERR-02",),
         summary="tool_choice without tools is accepted (200) instead of 400")
 def accept_tool_choice_without_tools(payload: Body, ctx: Context) -> Body:
     if not payload.get("tools"):

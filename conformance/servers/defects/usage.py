@@ -42,7 +42,7 @@ def stream_usage_under_x_groq(chunks: Chunks, ctx: Context) -> Chunks:
     return kept
 
 
-@defect("reject-stream-options", Stage.REQUEST, clause="REQ-07", verdict="FAIL", deviations=("D29",),
+@defect("reject-stream-options", Stage.REQUEST, clause="REQ-07", verdict="FAIL", deviations=("D29",), collateral=("REQ-01",),
         summary="stream_options is rejected with 400 (\"property 'stream_options' is unsupported\")")
 def reject_stream_options(payload: Body, ctx: Context) -> Body:
     if "stream_options" in payload:

@@ -1,0 +1,79 @@
+"""Acceptance of valid requests that real clients send: each refusal names its own clause."""
+
+from __future__ import annotations
+
+from ..engine import Outcome, Skip, fail, passed, warn
+from ..evidence import Evidence
+from ..suite import SUITE
+from ..wire.client import Exchange
+from .common import short
+
+check = SUITE.check
+
+
+def _refusal(ex: Exchange) -> str | None:
+    """None when the exchange is a 200; otherwise a one-line description of the refusal."""
+    if ex.status is None:
+        raise Skip("no HTTP response; judged by HTTP-01")
+    if ex.status == 200:
+        return None
+    return f"HTTP {ex.status}: {short(ex.body[:200].decode('utf-8', 'replace'))}"
+
+
+@check("REQ-02", on="content_parts")
+def content_parts_accepted(ev: Evidence) -> Outcome:
+    """System and user content given as arrays of text parts is accepted and counted like the same text as strings."""
+    refused = _refusal(ev.exchange)
+    if refused:
+        return fail("HTTP 200 for text-part content", refused)
+    if _refusal(ev.related["as_strings"]):
+        raise Skip("the string form was refused too; judged by REQ-01")
+    as_strings = Evidence(ev.ctx, ev.request, ev.related["as_strings"]).usage() or {}
+    as_parts = ev.usage() or {}
+    a, b = as_strings.get("prompt_tokens"), as_parts.get("prompt_tokens")
+    if not (isinstance(a, int) and isinstance(b, int)):
+        raise Skip("no prompt_tokens to compare; judged by USE-01")
+    if a != b:
+        return fail(f"prompt_tokens {a} (as for string content)", f"prompt_tokens {b}: parts were dropped or mangled")
+    return passed()
+
+
+@check("REQ-03", on="null_content")
+def null_assistant_content_accepted(ev: Evidence) -> Outcome:
+    """A replayed assistant tool-call turn with content null is accepted (MUST); content "" should be too (WARN)."""
+    refused = _refusal(ev.exchange)
+    if refused:
+        return fail("HTTP 200 for assistant content null with tool_calls", refused)
+    refused_empty = _refusal(ev.related["empty_string_content"])
+    if refused_empty:
+        return warn('HTTP 200 for assistant content "" with tool_calls', refused_empty)
+    return passed()
+
+
+@check("REQ-04", on="role_orders")
+def message_orders_accepted(ev: Evidence) -> Outcome:
+    """Orders OpenAI accepts (developer role, consecutive user turns, system after user) are accepted; a clean 4xx is a WARN, 5xx is judged by ERR-03."""
+    refused = _refusal(ev.exchange)
+    if refused and ev.exchange.status is not None and ev.exchange.status >= 500:
+        raise Skip("5xx; judged by ERR-03")
+    if refused:
+        return fail("HTTP 200", refused)
+    return passed()
+
+
+@check("REQ-05", on="boundaries")
+def boundary_values_accepted(ev: Evidence) -> Outcome:
+    """Every documented parameter at its boundary value (temperature 0 and 2, top_p 0 and 1, penalties ±2, top_logprobs 20) is accepted."""
+    refused = _refusal(ev.exchange)
+    if refused:
+        return fail("HTTP 200", refused)
+    return passed()
+
+
+@check("REQ-07", on="stream_options")
+def stream_options_accepted(ev: Evidence) -> Outcome:
+    """stream_options {include_usage: true} with stream true is accepted."""
+    refused = _refusal(ev.exchange)
+    if refused:
+        return fail("HTTP 200", refused)
+    return passed()

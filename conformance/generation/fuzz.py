@@ -1,0 +1,174 @@
+"""The fuzz driver: a seeded Hypothesis run over one strategy, judged by oracles, failures shrunk.
+
+``fuzz`` runs a ``@given`` test programmatically with the caller's seed, ``max_examples``,
+``deadline=None``, no example database and shrinking on.  The test sends one case through
+``probe`` (which returns the exchange and the oracle violations) and raises when an invariant
+broke.  Each clause raises its own exception class, so Hypothesis treats the clauses as distinct
+bugs and shrinks each to its own minimal failing case; the driver records, per clause, the
+smallest failing request seen (the last replay Hypothesis makes is the minimal one).
+
+Cost control: ``shrink_calls`` caps the requests spent after the first failure, and a
+``BudgetExhausted`` from the probe (the run's ``--max-requests`` / ``--max-tokens-total``) stops
+the run cleanly.  Both keep everything found so far.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed, settings
+from hypothesis import strategies as st
+
+from ..engine import BudgetExhausted
+from ..wire.client import Exchange
+from .oracles import Violation
+
+T = TypeVar("T")
+
+
+@dataclass
+class Observation:
+    """What one probe saw: the body sent, its exchange and the broken invariants."""
+
+    request: Any
+    exchange: Exchange
+    violations: list[Violation]
+
+
+@dataclass
+class Finding(Generic[T]):
+    """The smallest failing case seen for one clause."""
+
+    clause: str
+    expected: str
+    observed: str
+    case: T | None
+    request: Any
+    exchange: Exchange
+    size: int
+    occurrences: int = 1
+
+
+@dataclass
+class FuzzReport(Generic[T]):
+    """The outcome of one fuzz run; ``stopped`` says why it ended early ('' when it completed)."""
+
+    name: str
+    seed: int
+    examples: int
+    calls: int = 0
+    findings: dict[str, Finding[T]] = field(default_factory=dict)
+    stopped: str = ""
+    elapsed: float = 0.0
+    last: Observation | None = None
+    first_error: Observation | None = None  # the first exchange answered >= 400
+
+    def record(self, case: T | None, observation: Observation, *, count: bool = True) -> None:
+        """Count one probe (unless ``count`` is false: a probe outside the generated cases) and
+        keep, per clause, the smallest failing request."""
+        self.calls += count
+        self.last = observation
+        status = observation.exchange.status if observation.exchange is not None else None
+        if self.first_error is None and status is not None and status >= 400:
+            self.first_error = observation
+        size = _size(observation.request)
+        for v in observation.violations:
+            known = self.findings.get(v.clause)
+            if known is None:
+                self.findings[v.clause] = Finding(v.clause, v.expected, v.observed, case, observation.request,
+                                                  observation.exchange, size)
+                continue
+            known.occurrences += 1
+            if size <= known.size:
+                known.expected, known.observed, known.case = v.expected, v.observed, case
+                known.request, known.exchange, known.size = observation.request, observation.exchange, size
+
+
+class _Stop(BaseException):
+    """Ends a Hypothesis run from inside the test; a BaseException so Hypothesis does not treat it as a failure."""
+
+
+class OracleViolation(AssertionError):
+    """An invariant broke; one subclass per clause so Hypothesis shrinks each clause separately."""
+
+
+_CLASSES: dict[str, type[OracleViolation]] = {}
+_CLASSES_LOCK = threading.Lock()
+
+
+def _violation_class(clause: str) -> type[OracleViolation]:
+    with _CLASSES_LOCK:
+        if clause not in _CLASSES:
+            _CLASSES[clause] = type(f"Violation_{clause.replace('-', '_')}", (OracleViolation,), {})
+        return _CLASSES[clause]
+
+
+def _size(request: Any) -> int:
+    if isinstance(request, (bytes, bytearray)):
+        return len(request)
+    return len(json.dumps(request, default=str, ensure_ascii=False))
+
+
+def fuzz(
+    name: str,
+    strategy: st.SearchStrategy[T],
+    probe: Callable[[T], Observation],
+    *,
+    examples: int,
+    seed_value: int,
+    shrink_calls: int,
+    explicit: Iterable[T] = (),
+) -> FuzzReport[T]:
+    """Run ``examples`` generated cases (plus ``explicit`` ones first) through ``probe``.
+
+    Reproducible: the same seed draws the same cases, and against a deterministic target the
+    same shrinking path.  Never raises for test failures; they are in the report's findings.
+    """
+    report: FuzzReport[T] = FuzzReport(name, seed_value, examples)
+    first_failure_at: list[int] = []
+    started = time.perf_counter()
+
+    def test(case: T) -> None:
+        if first_failure_at and report.calls - first_failure_at[0] >= shrink_calls:
+            report.stopped = f"shrink limit of {shrink_calls} requests reached"
+            raise _Stop
+        try:
+            observation = probe(case)
+        except BudgetExhausted as exc:
+            report.stopped = f"budget exhausted: {exc}"
+            raise _Stop from None
+        report.record(case, observation)
+        if observation.violations:
+            if not first_failure_at:
+                first_failure_at.append(report.calls)
+            v = observation.violations[0]
+            raise _violation_class(v.clause)(f"{v.clause}: expected {v.expected}; observed {v.observed}")
+
+    wrapped: Callable[..., None] = given(strategy)(test)
+    for case in reversed(list(explicit)):  # Hypothesis runs explicit examples in reverse order of attachment
+        wrapped = example(case)(wrapped)
+    wrapped = settings(
+        max_examples=max(1, examples),
+        deadline=None,
+        database=None,
+        derandomize=False,
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        suppress_health_check=list(HealthCheck),
+        report_multiple_bugs=True,
+        print_blob=False,
+        verbosity=Verbosity.quiet,
+    )(wrapped)
+    wrapped = seed(seed_value)(wrapped)
+    try:
+        wrapped()
+    except _Stop:
+        pass
+    except (Exception, BaseExceptionGroup):  # the failures themselves; their cases are in the report
+        pass
+    report.elapsed = time.perf_counter() - started
+    return report

@@ -1,0 +1,213 @@
+"""Offline tests of the generation package: the OpenAPI document, the strategies, the oracles and
+the fuzz driver (no server; exchanges are built by hand)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import strategies as st
+
+from conformance import schema
+from conformance.engine import BudgetExhausted
+from conformance.generation import oracles
+from conformance.generation.fuzz import Observation, fuzz
+from conformance.generation.openapi import CHAT_PATH, build_document
+from conformance.generation.strategies import RULES, invalid_requests, valid_requests
+from conformance.wire.client import Exchange, RecordedRequest
+from conformance.wire.sse import SSEEvent
+
+FAST = settings(max_examples=25, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+MODEL = "m"
+
+
+# --- OpenAPI document --------------------------------------------------------------------------
+
+def test_document_is_derived_from_the_schemas_and_loads_in_schemathesis() -> None:
+    doc = build_document(strict=True)
+    text = json.dumps(doc)
+    assert "#/$defs/" not in text
+    components = doc["components"]["schemas"]
+    request = schema.request_schema(strict=True)
+    assert components["CreateChatCompletionRequest"]["properties"].keys() == request["properties"].keys()
+    assert components["CreateChatCompletionRequest"]["allOf"] == json.loads(json.dumps(request["allOf"]).replace("#/$defs/", "#/components/schemas/"))
+    ok = doc["paths"][CHAT_PATH]["post"]["responses"]["200"]["content"]
+    assert set(ok) == {"application/json", "text/event-stream"}
+    loaded = schemathesis.openapi.from_dict(doc, config=schemathesis.Config.from_dict({}))
+    assert loaded[CHAT_PATH]["POST"].label == "POST /chat/completions"
+
+
+def test_document_readings() -> None:
+    lenient = build_document(strict=False, vendor=True, cross_field=False, server_url="http://127.0.0.1:9/v1/")
+    request = lenient["components"]["schemas"]["CreateChatCompletionRequest"]
+    assert "allOf" not in request and "additionalProperties" not in request
+    assert {"top_k", "repetition_penalty"} <= set(request["properties"])
+    assert lenient["servers"] == [{"url": "http://127.0.0.1:9/v1"}]
+
+
+# --- strategies ---------------------------------------------------------------------------------
+
+@FAST
+@seed(11)
+@given(valid_requests(MODEL, multimodal=True))
+def test_valid_requests_are_valid_for_the_strict_schema_and_the_unwritten_rules(body: dict) -> None:
+    assert schema.validate("request", body, strict=True) == []
+    assert oracles.semantic_problems(body) == []
+    assert oracles.classify(body, strict=True) == oracles.Expectation("valid")
+    assert 1 <= oracles._cap(body) <= 16
+
+
+@FAST
+@seed(12)
+@given(valid_requests(MODEL, vendor=True, stream=True, max_tokens=4))
+def test_vendor_stream_requests(body: dict) -> None:
+    assert body["stream"] is True
+    assert schema.validate("request", body, strict=True, vendor=True) == []
+    assert oracles._cap(body) <= 4
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_each_invalid_rule_breaks_the_schema_or_an_unwritten_rule_naming_its_param(rule: str) -> None:
+    @settings(FAST, max_examples=3)
+    @seed(13)
+    @given(invalid_requests(MODEL, strict=True, rules=[rule]))
+    def check(case: tuple) -> None:
+        body, param, drawn = case
+        assert drawn == rule
+        expectation = oracles.classify(body, strict=True)
+        assert expectation.kind == "invalid", expectation
+        assert param in expectation.params, (param, expectation)
+
+    check()
+
+
+@settings(FAST, max_examples=30)
+@seed(14)
+@given(invalid_requests(MODEL, stream=True))
+def test_stream_invalid_requests_keep_stream_true_and_skip_strict_rules(case: tuple) -> None:
+    assert case.body["stream"] is True
+    assert case.rule not in ("unknown_parameter", "stream_wrong_type", "stream_options_without_stream")
+
+
+# --- oracles ------------------------------------------------------------------------------------
+
+def _exchange(status: int, body: object = None, *, events: list[str] | None = None, ctype: str = "application/json") -> Exchange:
+    request = RecordedRequest("POST", "http://127.0.0.1:1/v1/chat/completions", [], b"{}", {})
+    if events is not None:
+        sse = [SSEEvent(e, None, None, 0.0, f"data: {e}\n\n".encode()) for e in events]
+        raw = b"".join(e.raw for e in sse)
+        return Exchange(request, status, [("content-type", "text/event-stream")], raw, events=sse)
+    return Exchange(request, status, [("content-type", ctype)], json.dumps(body).encode())
+
+
+def _response(n: int = 1, finish: str = "stop", usage: tuple[int, int, int] = (3, 2, 5)) -> dict:
+    choices = [{"index": i, "message": {"role": "assistant", "content": "hi", "refusal": None}, "logprobs": None,
+                "finish_reason": finish} for i in range(n)]
+    p, c, t = usage
+    return {"id": "x", "object": "chat.completion", "created": 1_700_000_000, "model": MODEL, "choices": choices,
+            "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": t}}
+
+
+def _error(param: str | None) -> dict:
+    return {"error": {"message": "bad", "type": "invalid_request_error", "param": param, "code": None}}
+
+
+def _clauses(violations: list[oracles.Violation]) -> list[str]:
+    return [v.clause for v in violations]
+
+
+def test_valid_request_oracles() -> None:
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": 2, "n": 2}
+    assert oracles.judge_valid(body, _exchange(200, _response(2, "length", (3, 4, 7))), strict=True) == []
+    assert _clauses(oracles.judge_valid(body, _exchange(200, _response(1)), strict=True)) == ["CHO-01"]
+    assert _clauses(oracles.judge_valid(body, _exchange(200, _response(2, usage=(3, 2, 9))), strict=True)) == ["USE-02"]
+    assert _clauses(oracles.judge_valid(body, _exchange(200, _response(2, "length", (3, 3, 6))), strict=True)) == ["FIN-02"]
+    assert _clauses(oracles.judge_valid(body, _exchange(500, _error(None)), strict=True)) == ["ERR-03"]
+    assert _clauses(oracles.judge_valid(body, _exchange(400, _error("messages")), strict=True)) == ["REQ-01"]
+    image = dict(body, messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}])
+    assert oracles.judge_valid(image, _exchange(400, _error("messages")), strict=True) == []
+    replay = dict(body, messages=[{"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}])
+    assert _clauses(oracles.judge_valid(replay, _exchange(400, _error("messages")), strict=True)) == ["REQ-03"]
+
+
+def test_stream_oracles_reassemble_the_stream() -> None:
+    body = {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": 1, "stream": True}
+    head = {"id": "x", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": MODEL}
+    first = dict(head, choices=[{"index": 0, "delta": {"role": "assistant", "content": "a"}, "logprobs": None, "finish_reason": None}])
+    last = dict(head, choices=[{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "length"}])
+    good = [json.dumps(first), json.dumps(last), "[DONE]"]
+    assert oracles.judge_valid(body, _exchange(200, events=good), strict=True) == []
+    assert _clauses(oracles.judge_valid(body, _exchange(200, events=good[:-1]), strict=True)) == ["SSE-03"]
+    no_finish = [json.dumps(first), "[DONE]"]
+    assert _clauses(oracles.judge_valid(body, _exchange(200, events=no_finish), strict=True)) == ["SSE-18"]
+    assert _clauses(oracles.judge_valid(body, _exchange(200, _response()), strict=True)) == ["SSE-01"]
+    rebuilt = oracles.reassemble(__import__("conformance.stream", fromlist=["parse_stream"]).parse_stream(
+        _exchange(200, events=good).events))
+    assert rebuilt["choices"][0]["message"]["content"] == "a" and rebuilt["choices"][0]["finish_reason"] == "length"
+
+
+def test_invalid_request_oracles() -> None:
+    body = {"model": MODEL, "messages": [], "stream": True}
+    assert oracles.judge_invalid(body, "messages", _exchange(400, _error("messages")), strict=True) == []
+    assert oracles.judge_invalid(body, "messages", _exchange(400, _error("messages[0].content")), strict=True) == []
+    assert _clauses(oracles.judge_invalid(body, "messages", _exchange(400, _error("model")), strict=True)) == ["ERR-04"]
+    assert _clauses(oracles.judge_invalid(body, "messages", _exchange(200, events=["[DONE]"]), strict=True)) == ["SSE-13"]
+    assert _clauses(oracles.judge_invalid({}, None, _exchange(200, _response()), strict=True)) == ["ERR-02"]
+    assert _clauses(oracles.judge_invalid({}, None, _exchange(422, _error(None)), strict=True)) == ["ERR-02"]
+    assert _clauses(oracles.judge_invalid({}, None, _exchange(422, _error(None)), strict=False)) == ["ERR-08"]
+    assert _clauses(oracles.judge_invalid({}, None, _exchange(503, {"detail": "x"}), strict=False)) == ["ERR-03", "ERR-01"]
+
+
+def test_classify_arbitrary_bodies() -> None:
+    base = {"model": MODEL, "messages": [{"role": "user", "content": "x"}]}
+    assert oracles.classify(base, strict=True).kind == "valid"
+    assert oracles.classify([1], strict=True).kind == "invalid"
+    top = oracles.classify(dict(base, top_logprobs=2), strict=False)
+    assert top.kind == "invalid" and {"top_logprobs", "logprobs"} <= set(top.params)
+    assert oracles.classify(dict(base, foo=1), strict=False).kind == "either"
+    assert oracles.classify(dict(base, foo=1), strict=True).params == ("foo",)
+    assert oracles.classify(dict(base, metadata={"k": 5}), strict=True).kind == "either"
+    orphan = dict(base, messages=[*base["messages"], {"role": "tool", "tool_call_id": "c", "content": "x"}])
+    assert oracles.classify(orphan, strict=True) .params == ("messages",)
+
+
+# --- fuzz driver --------------------------------------------------------------------------------
+
+def _probe(case: int) -> Observation:
+    violations = [oracles.Violation("CHO-01", "case < 1000", str(case))] if case >= 1000 else []
+    return Observation(case, None, violations)  # type: ignore[arg-type]
+
+
+def test_fuzz_shrinks_to_the_minimal_failing_case_reproducibly() -> None:
+    runs = [fuzz("t", st.integers(0, 10**9), _probe, examples=50, seed_value=7, shrink_calls=500) for _ in range(2)]
+    assert runs[0].findings["CHO-01"].case == 1000
+    assert runs[0].calls == runs[1].calls
+
+
+def test_fuzz_stops_on_budget_and_shrink_limit() -> None:
+    sent: list[int] = []
+
+    def limited(case: int) -> Observation:
+        if len(sent) >= 5:
+            raise BudgetExhausted("5 of 5 requests used")
+        sent.append(case)
+        return _probe(case)
+
+    report = fuzz("t", st.integers(0, 10**9), limited, examples=50, seed_value=7, shrink_calls=500)
+    assert report.calls == 5 and report.stopped.startswith("budget exhausted")
+    capped = fuzz("t", st.integers(0, 10**9), _probe, examples=50, seed_value=7, shrink_calls=3)
+    assert "shrink limit" in capped.stopped and "CHO-01" in capped.findings
+
+
+@pytest.mark.parametrize("explicit", [[5, 2000]])
+def test_fuzz_runs_explicit_cases_first(explicit: list[int]) -> None:
+    seen: list[int] = []
+
+    def probe(case: int) -> Observation:
+        seen.append(case)
+        return _probe(case)
+
+    fuzz("t", st.integers(0, 10), probe, examples=5, seed_value=1, shrink_calls=0, explicit=explicit)
+    assert seen[:2] == explicit
