@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, schema
+from . import __version__, capabilities, schema
 from .engine import Budget, CheckSpec, Result, Runner, ScenarioSpec
 from .engine.runner import RunOutcome
 from .profiles import DEFAULT_PROFILE, Profile, get_profile
@@ -54,6 +54,7 @@ class RunConfig:
     clauses: tuple[str, ...] = ()  # only these clause ids (prefix match, e.g. "SSE")
     scenarios: tuple[str, ...] = ()  # only these scenario names
     defects: tuple[str, ...] = ()  # embedded server only: run against a mutant
+    capabilities: str | None = None  # capability manifest (YAML/TOML); None: the profile's claims
     fuzz_examples: int | None = None  # override the profile's generated-request count
     headers: tuple[tuple[str, str], ...] = ()  # extra request headers (name, value), sent with every request
     secret_headers: tuple[str, ...] = ()  # header names whose values are secrets (redacted like the key)
@@ -88,7 +89,8 @@ def select(profile: Profile, config: RunConfig) -> tuple[list[CheckSpec], list[S
         return profile.enables(c.marks) and (not config.clauses or any(c.rule.id.startswith(p) for p in config.clauses))
 
     def want_scenario(s: ScenarioSpec) -> bool:
-        return profile.admits(s.marks) and (not config.scenarios or s.name in config.scenarios)
+        generated_off = "fuzz" in s.tags and profile.fuzz_examples <= 0
+        return profile.admits(s.marks) and not generated_off and (not config.scenarios or s.name in config.scenarios)
 
     return suite.select(want_check, want_scenario)
 
@@ -138,7 +140,8 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
             redactor = client.redactor
             with client:
                 facts = preflight(client, config.limits)
-                ctx = Context(client, target, profile, budget, seed=config.seed, facts=facts)
+                ctx = Context(client, target, profile, budget, seed=config.seed, facts=facts,
+                              capabilities=_manifest(config, profile))
                 runner = Runner(checks, scenarios, ctx, concurrency=config.concurrency,
                                 redact=client.redactor.text, on_result=on_result)
                 on_start(len(checks), len(scenarios))
@@ -202,6 +205,7 @@ def _provenance(config: RunConfig, target: Target, profile: Profile, facts: dict
         "models_status": facts.get("models_status"),
         "models": redactor.obj(facts.get("models")),
         "seed": config.seed,
+        "capabilities": _manifest(config, profile).to_dict(),
         "concurrency": config.concurrency,
         "limits": dataclasses.asdict(config.limits),
         "python": sys.version.split()[0],
@@ -214,3 +218,10 @@ def _git_commit() -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _manifest(config: RunConfig, profile: Profile) -> capabilities.Manifest:
+    """The user's capability manifest, or the claims the profile stands for."""
+    if config.capabilities:
+        return capabilities.load(config.capabilities)
+    return capabilities.default_for(profile.name)

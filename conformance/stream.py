@@ -77,7 +77,13 @@ class StreamView:
     def json_chunks(self) -> list[Chunk]:
         return [c for c in self.chunks if isinstance(c.payload, dict)]
 
+    def require_choices(self) -> None:
+        """Rules about choices cannot be judged on a stream that carried none (SSE-17 judges that)."""
+        if not self.choices:
+            raise Skip("no choice was streamed; judged by SSE-17")
+
     def text(self, index: int = 0) -> str:
+        self.require_choices()
         choice = self.choices.get(index)
         return choice.content if choice else ""
 

@@ -98,11 +98,18 @@ def no_error_key_on_success(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("ENV-08", on="chat")
+@check("ENV-08", on=("chat", "stream"))
 def answer_in_content(ev: Evidence) -> Outcome:
-    """Without tools, the answer text is in message.content (not only in reasoning_content or similar)."""
+    """Without tools, the answer text is in message.content / delta.content (not only in reasoning_content or similar)."""
     if ev.data.get("tool_choice") not in (None, "none"):
         raise NotApplicable
+    if ev.streamed:
+        for index, acc in ev.stream.choices.items():
+            if not acc.content and not acc.tool_calls:
+                keys = sorted({k for c in ev.stream.json_chunks for ch in c.choices if ch.get("index") == index
+                               for k in (ch.get("delta") or {}) if k not in ("role", "content", "tool_calls", "refusal")})
+                return fail("non-empty streamed content", f"choice {index}: no content deltas; other delta keys {keys}")
+        return passed()
     for index, choice in enumerate(ev.choices()):
         message = choice.get("message") or {}
         if not message.get("tool_calls") and not ev.content(index):
@@ -116,6 +123,7 @@ def choice_count(ev: Evidence) -> Outcome:
     """The answer has exactly n choices (n defaults to 1)."""
     n = req(ev, "n", 1)
     if ev.streamed:
+        ev.stream.require_choices()
         seen = sorted(i for i in ev.stream.choices)
     else:
         seen = [c.get("index") for c in ev.choices()]

@@ -150,6 +150,7 @@ def finish_chunk_without_content(ev: Evidence) -> Outcome:
 def usage_only_when_asked(ev: Evidence) -> Outcome:
     """With include_usage, one final chunk before [DONE] has choices [] and usage, and every other chunk has usage null; without it no chunk carries usage or choices []."""
     stream = ev.stream
+    stream.require_choices()
     asked = bool((req(ev, "stream_options") or {}).get("include_usage"))
     chunks = stream.json_chunks
     empty_choices = [c.position for c in chunks if c.payload.get("choices") == []]
@@ -180,6 +181,7 @@ def each_choice_streams_fully(ev: Evidence) -> Outcome:
         raise NotApplicable
     n = req(ev, "n", 1)
     stream = ev.stream
+    stream.require_choices()
     for index in range(n):
         acc = stream.choices.get(index)
         if acc is None:

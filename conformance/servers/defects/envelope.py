@@ -132,7 +132,7 @@ def delta_content_as_parts(chunks: Chunks, ctx: Context) -> Chunks:
 
 
 @defect("answer-in-reasoning-content", Stage.BODY, clause="ENV-08", verdict="WARN", deviations=("D19",),
-        summary="The answer is only in message.reasoning_content; content is ''")
+        collateral=("PAR-04", "PAR-05", "PAR-06", "PAR-07", "SSE-18", "TOOL-06"), summary="The answer is only in message.reasoning_content; content is ''")
 def answer_in_reasoning_content(body: Body, ctx: Context) -> Body:
     for choice in body["choices"]:
         message = choice["message"]
@@ -143,7 +143,7 @@ def answer_in_reasoning_content(body: Body, ctx: Context) -> Body:
 
 
 @defect("delta-answer-in-reasoning", Stage.CHUNKS, clause="ENV-08", verdict="WARN", deviations=("D19",),
-        summary="Streamed answer tokens arrive in delta.reasoning_content instead of delta.content")
+        collateral=("SSE-16", "SSE-18"), summary="Streamed answer tokens arrive in delta.reasoning_content instead of delta.content")
 def delta_answer_in_reasoning(chunks: Chunks, ctx: Context) -> Chunks:
     for choice in choices(chunks):
         delta = choice["delta"]
