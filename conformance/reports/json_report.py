@@ -68,11 +68,15 @@ def build(report: RunReport) -> dict[str, Any]:
     return report.redactor.obj(document)  # last line of defence: no secret leaves in a report
 
 
-def write(report: RunReport, reports_dir: Path) -> Path:
-    """Write reports/<run-id>/report.json and point reports/latest at it; returns the run directory."""
+def write(report: RunReport, reports_dir: Path, document: dict[str, Any] | None = None) -> Path:
+    """Write reports/<run-id>/report.json and point reports/latest at it; returns the run directory.
+
+    `document` is `build(report)`, possibly annotated (a baseline outcome); built here when None.
+    """
     run_dir = reports_dir / report.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "report.json").write_text(json.dumps(build(report), indent=2, ensure_ascii=False) + "\n")
+    body = document if document is not None else build(report)
+    (run_dir / "report.json").write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _point_latest(reports_dir, run_dir)
     return run_dir
 

@@ -1,0 +1,62 @@
+"""`conformance certify`: run the certify profile, without waivers, and seal the run as a signed bundle.
+
+The bundle is the run directory reports/<run-id>/ (reports/latest points at it): every report
+format, transcripts/, signer.pub.pem, MANIFEST.json (SHA-256 of every file, suite version, schema
+hash, status) and MANIFEST.sig (Ed25519).  See `conformance.certify` for the key's location.
+Exit codes: 0 conformant, 1 partial or non-conformant (the bundle is written either way),
+2 the run could not start or the bundle could not be signed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .run import EXIT_CANNOT_RUN, EXIT_FAILURES, EXIT_OK, add_execution_options, add_target_options
+
+PROFILE = "certify"
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("certify", help="run the certify profile (no waivers) and write a signed, verifiable bundle")
+    add_target_options(p)
+    g = p.add_argument_group("certification")
+    add_execution_options(g)
+    g.add_argument("--signing-key", type=Path, metavar="PEM",
+                   help="Ed25519 private key (PKCS#8 PEM); default ~/.config/oai-conformance/signing-key.pem, created if missing")
+    return p
+
+
+def main(args: argparse.Namespace) -> int:
+    from ..certify import CertifyError, fingerprint, seal, signing_key
+    from ..reports import json_report, render
+    from .run import append_step_summary, build_config, execute_with_progress, print_outcome, target_error, write_outputs
+
+    problem = target_error(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    try:  # before the run: a bad key must not cost a whole certification run
+        key, key_path, created = signing_key(args.signing_key)
+    except CertifyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    if created:
+        print(f"generated a new signing key: {key_path} (public half beside it)", file=sys.stderr)
+    report = execute_with_progress(build_config(args, PROFILE), args.quiet)
+    if isinstance(report, int):
+        return report
+    document = json_report.build(report)
+    run_dir = write_outputs(report, args.reports_dir, document)
+    print_outcome(document, run_dir, report.interrupted)
+    append_step_summary(run_dir)
+    try:
+        manifest = seal(run_dir, key)
+    except (CertifyError, render.ReportError, OSError) as exc:
+        print(f"error: cannot seal the bundle: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    print(f"bundle: {run_dir} ({len(manifest['files'])} files, signed by {fingerprint(key.public_key())})")
+    print(f"verify: conformance verify {run_dir} --public-key {key_path.with_name(key_path.stem + '.pub.pem')}"
+          if args.signing_key is None else f"verify: conformance verify {run_dir}")
+    return EXIT_OK if document["summary"]["status"] == "conformant" else EXIT_FAILURES

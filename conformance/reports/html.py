@@ -1,0 +1,249 @@
+"""report.html: one self-contained page (inline CSS and JS, no network) rendered from report.json.
+
+Status banner, counts by level and by area, the baseline outcome, every result with clause,
+level, rule, expected/observed and note, and for each finding its repro curl line, request,
+transcript (SSE events with arrival times) and evidence in collapsible blocks; filter buttons by
+verdict and a text filter; the provenance table.
+
+The target's bytes are hostile: every value is HTML-escaped, nothing from the report goes into
+the script, and a Content-Security-Policy allows only this page's own style and script (by
+hash), so even a missed escape could neither run code nor load anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from .findings import LEVEL_ORDER, VERDICT_ORDER, findings, printable
+
+_CSS = """
+:root{--fail:#b42318;--error:#7a2e98;--warn:#b54708;--inconclusive:#475467;--skip:#667085;--info:#175cd3;--pass:#067647;
+--bg:#f8f9fb;--fg:#101828;--line:#d0d5dd;--mono:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
+*{box-sizing:border-box}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:var(--bg);color:var(--fg)}
+[hidden]{display:none!important}
+.banner{padding:18px 28px;color:#fff}
+.banner h1{margin:0 0 4px;font-size:26px;letter-spacing:.5px}
+.banner p{margin:0;opacity:.95;word-break:break-all}
+.status-conformant{background:var(--pass)}.status-partial{background:var(--warn)}.status-non-conformant{background:var(--fail)}
+main{padding:8px 28px 40px;max-width:1400px}
+h2{margin:28px 0 10px;font-size:18px}
+table{border-collapse:collapse;background:#fff;margin:0 16px 12px 0}
+th,td{border:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
+td.n{text-align:right;font-variant-numeric:tabular-nums}
+td ul{margin:0;padding-left:18px}
+.tables{display:flex;flex-wrap:wrap;align-items:flex-start}
+.chip{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;font-size:12px}
+.v-FAIL{background:var(--fail)}.v-ERROR{background:var(--error)}.v-WARN{background:var(--warn)}
+.v-INCONCLUSIVE{background:var(--inconclusive)}.v-SKIP{background:var(--skip)}.v-INFO{background:var(--info)}.v-PASS{background:var(--pass)}
+.filters{display:flex;flex-wrap:wrap;gap:6px;align-items:center;margin-bottom:10px}
+.filters button{border:1px solid var(--line);background:#fff;border-radius:14px;padding:3px 12px;cursor:pointer;font:inherit}
+.filters button[aria-pressed=true]{background:var(--fg);color:#fff;border-color:var(--fg)}
+.filters input{padding:4px 8px;border:1px solid var(--line);border-radius:6px;min-width:260px;font:inherit}
+article{background:#fff;border:1px solid var(--line);border-left:6px solid var(--line);border-radius:4px;margin:0 0 8px;padding:8px 12px}
+article.r-FAIL{border-left-color:var(--fail)}article.r-ERROR{border-left-color:var(--error)}article.r-WARN{border-left-color:var(--warn)}
+article.r-INCONCLUSIVE{border-left-color:var(--inconclusive)}article.r-SKIP{border-left-color:var(--skip)}
+article.r-INFO{border-left-color:var(--info)}article.r-PASS{border-left-color:var(--pass)}
+article .head{display:flex;flex-wrap:wrap;gap:8px;align-items:baseline}
+article .key{font-family:var(--mono);font-weight:600;word-break:break-all}
+article .meta{color:#475467}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:6px 0}
+dt{color:#475467}dd{margin:0;white-space:pre-wrap;word-break:break-word}
+details{margin:4px 0}summary{cursor:pointer;color:#344054}
+pre{background:#0c111d;color:#e4e7ec;padding:8px 10px;border-radius:4px;overflow:auto;max-height:480px;font:12px/1.4 var(--mono);white-space:pre-wrap;word-break:break-all}
+footer{color:#667085;padding:0 28px 24px}
+"""
+
+_JS = """
+(function () {
+  var buttons = Array.prototype.slice.call(document.querySelectorAll('button[data-filter]'));
+  var items = Array.prototype.slice.call(document.querySelectorAll('article[data-verdict]'));
+  var query = document.getElementById('query');
+  var shown = document.getElementById('shown');
+  var current = 'findings';
+  function visible(el) {
+    var v = el.getAttribute('data-verdict');
+    var byVerdict = current === 'all' || (current === 'findings' ? v !== 'PASS' : v === current);
+    var needle = query.value.trim().toLowerCase();
+    return byVerdict && (!needle || el.getAttribute('data-search').indexOf(needle) !== -1);
+  }
+  function apply() {
+    var n = 0;
+    items.forEach(function (el) { var ok = visible(el); el.hidden = !ok; if (ok) { n += 1; } });
+    buttons.forEach(function (b) { b.setAttribute('aria-pressed', String(b.getAttribute('data-filter') === current)); });
+    shown.textContent = n + ' of ' + items.length + ' results shown';
+  }
+  buttons.forEach(function (b) {
+    b.addEventListener('click', function () { current = b.getAttribute('data-filter'); apply(); });
+  });
+  query.addEventListener('input', apply);
+  apply();
+  document.body.setAttribute('data-ready', 'true');
+})();
+"""
+
+_STATUS_TEXT = {
+    "conformant": "every MUST clause passed",
+    "partial": "no MUST clause failed, but some were not judged (skipped, errored or inconclusive)",
+    "non-conformant": "at least one check failed",
+}
+
+
+def _e(value: object) -> str:
+    return html.escape(printable(value), quote=True)
+
+
+def _csp_hash(source: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode() + "'"
+
+
+def _chip(verdict: str, label: str | None = None) -> str:
+    return f'<span class="chip v-{_e(verdict)}">{_e(label or verdict)}</span>'
+
+
+def _counts_table(title: str, groups: dict[str, dict[str, int]], order: list[str]) -> str:
+    columns = [v for v in VERDICT_ORDER if any(g.get(v) for g in groups.values())] or ["PASS"]
+    head = "".join(f"<th>{_chip(v)}</th>" for v in columns)
+    rows = []
+    for name in order:
+        counts = groups[name]
+        cells = "".join(f'<td class="n">{counts.get(v, 0)}</td>' for v in columns)
+        rows.append(f"<tr><th>{_e(name)}</th>{cells}<td class=\"n\">{sum(counts.values())}</td></tr>")
+    return f"<table><thead><tr><th>{_e(title)}</th>{head}<th>total</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _area_levels(results: list[dict[str, Any]]) -> str:
+    """Area × level: passed/judged, with the failures called out."""
+    cells: dict[tuple[str, str], Counter[str]] = {}
+    for r in results:
+        cells.setdefault((r["area"], r["level"]), Counter())[r["verdict"]] += 1
+    areas = sorted({a for a, _ in cells})
+    levels = [lv for lv in LEVEL_ORDER if any(lv == level for _, level in cells)]
+    rows = []
+    for area in areas:
+        tds = []
+        for level in levels:
+            c = cells.get((area, level), Counter())
+            total = sum(c.values())
+            bad = c["FAIL"] + c["ERROR"] + c["WARN"]
+            text = f"{c['PASS']}/{total} pass" + (f", {bad} FAIL/ERROR/WARN" if bad else "") if total else "–"
+            tds.append(f'<td class="n">{_e(text)}</td>')
+        rows.append(f"<tr><th>{_e(area)}</th>{''.join(tds)}</tr>")
+    head = "".join(f"<th>{_e(level)}</th>" for level in levels)
+    return f"<table><thead><tr><th>area × level</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _pre(text: object) -> str:
+    return f"<pre>{_e(text)}</pre>"
+
+
+def _block(summary: str, body: str) -> str:
+    return f"<details><summary>{_e(summary)}</summary>{body}</details>"
+
+
+def _artifact(a: dict[str, Any]) -> str:
+    req, resp = a.get("request", {}), a.get("response", {})
+    status = resp.get("status")
+    label = f"{a.get('label', 'exchange')}: {req.get('method', '')} {req.get('url', '')} → " \
+            f"{status if status is not None else 'no response'} ({resp.get('elapsed', 0)} s)"
+    request = "\n".join(f"{k}: {v}" for k, v in req.get("headers", [])) + "\n\n" + str(req.get("body", ""))
+    parts = [
+        _block("repro (curl)", _pre(a.get("curl", ""))),
+        _block("request", _pre(request)),
+        _block("transcript (response; SSE events with arrival times)", _pre(a.get("transcript", ""))),
+    ]
+    return f'<div class="artifact"><div class="meta">{_e(label)}</div>{"".join(parts)}</div>'
+
+
+def _result(index: int, r: dict[str, Any]) -> str:
+    search = " ".join(str(r[k]) for k in ("key", "clause", "level", "area", "verdict", "title")).lower()
+    rows = [("rule", r["rule"] or r["title"])]
+    rows += [(k, r[k]) for k in ("expected", "observed", "note") if r[k]]
+    dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows)
+    extra = "".join(_artifact(a) for a in r["artifacts"])
+    if r["evidence"]:
+        extra += _block("evidence", _pre(json.dumps(r["evidence"], indent=2, ensure_ascii=False, default=str)))
+    return (
+        f'<article id="r{index}" class="r-{_e(r["verdict"])}" data-verdict="{_e(r["verdict"])}" data-search="{_e(search)}">'
+        f'<div class="head">{_chip(r["verdict"])}<span class="key">{_e(r["key"])}</span>'
+        f'<span class="meta">{_e(r["clause"])} · {_e(r["level"])} · {_e(r["area"])} · {_e(r["title"])}</span></div>'
+        f"<dl>{dl}</dl>{extra}</article>"
+    )
+
+
+def _filters(results: list[dict[str, Any]]) -> str:
+    counts = Counter(r["verdict"] for r in results)
+    buttons = [f'<button type="button" data-filter="findings">findings ({len(results) - counts["PASS"]})</button>']
+    buttons += [f'<button type="button" data-filter="{v}">{v} ({counts[v]})</button>' for v in VERDICT_ORDER if counts[v]]
+    buttons.append(f'<button type="button" data-filter="all">all ({len(results)})</button>')
+    return (f'<div class="filters" role="toolbar" aria-label="filter by verdict">{"".join(buttons)}'
+            '<input id="query" type="search" placeholder="filter: clause, check, scenario, area" aria-label="text filter">'
+            '<span id="shown"></span></div>')
+
+
+def _baseline(gate: dict[str, Any]) -> str:
+    head = "the build fails" if gate["failed"] else "no new failures"
+    rows = []
+    for key, label in (("new", "new failures"), ("expired", "expired waivers (failing again)"), ("waived", "waived"),
+                       ("fixed", "fixed: can be removed from the baseline"), ("not_run", "not run (kept)")):
+        items = "".join(f"<li>{_e(k)}</li>" for k in gate[key])
+        rows.append(f"<tr><th>{_e(label)}</th><td class=\"n\">{len(gate[key])}</td><td><ul>{items}</ul></td></tr>")
+    return (f'<section id="baseline"><h2>Baseline {_e(gate["file"])}: {_e(head)}</h2>'
+            f"<table><tbody>{''.join(rows)}</tbody></table></section>")
+
+
+def _provenance(document: dict[str, Any]) -> str:
+    run = document["run"]
+    keys = ("id", "profile", "started_at", "finished_at", "duration_s", "requests", "tokens", "interrupted")
+    rows = [(k, run[k]) for k in keys]
+    rows += list(document["provenance"].items())
+    cells = []
+    for key, value in rows:
+        shown = _e(value) if isinstance(value, (str, int, float, bool)) else _pre(json.dumps(value, indent=2, ensure_ascii=False))
+        cells.append(f"<tr><th>{_e(key)}</th><td>{shown}</td></tr>")
+    return f'<section id="provenance"><h2>Provenance</h2><table><tbody>{"".join(cells)}</tbody></table></section>'
+
+
+def build(document: dict[str, Any]) -> str:
+    """The report.html text for one report.json document."""
+    run, summary, prov = document["run"], document["summary"], document["provenance"]
+    results = document["results"]
+    status = summary["status"]
+    csp = f"default-src 'none'; style-src {_csp_hash(_CSS)}; script-src {_csp_hash(_JS)}; img-src data:"
+    totals = " ".join(_chip(v, f"{v} {summary['verdicts'][v]}") for v in VERDICT_ORDER if summary["verdicts"].get(v))
+    levels = [lv for lv in LEVEL_ORDER if lv in summary["by_level"]]
+    interrupted = "<p><strong>Interrupted: this is a partial report.</strong></p>" if run["interrupted"] else ""
+    body = [
+        f'<header class="banner status-{_e(status)}"><h1 id="status">{_e(status.upper())}</h1>'
+        f"<p>{_e(_STATUS_TEXT.get(status, ''))}. Profile {_e(run['profile'])} · target {_e(prov['target_url'])}"
+        f" · model {_e(prov['model'])} · run {_e(run['id'])} · {_e(run['started_at'])}</p></header><main>",
+        f'<section id="summary"><h2>Summary</h2>{interrupted}<p>{summary["total"]} results, {run["requests"]} requests, '
+        f'{run["tokens"]} tokens, {run["duration_s"]} s. {totals}</p><div class="tables">'
+        f'{_counts_table("level", summary["by_level"], levels)}{_area_levels(results)}'
+        f'{_counts_table("area", summary["by_area"], sorted(summary["by_area"]))}</div></section>',
+    ]
+    if document.get("baseline"):
+        body.append(_baseline(document["baseline"]))
+    body.append(f'<section id="results"><h2>Results</h2>{_filters(results)}'
+                f'{"".join(_result(i, r) for i, r in enumerate(findings(document, VERDICT_ORDER)))}</section>')
+    body.append(_provenance(document))
+    body.append(f"</main><footer>oai-conformance {_e(prov['suite_version'])} · report.json format "
+                f"{_e(document['format'])} v{_e(document['version'])} · rendered offline, no network</footer>")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(status.upper())}: conformance of {_e(prov['target_url'])} ({_e(run['profile'])})</title>"
+        f"<style>{_CSS}</style></head><body>{''.join(body)}<script>{_JS}</script></body></html>\n"
+    )
+
+
+def write(document: dict[str, Any], path: Path) -> Path:
+    path.write_text(build(document), encoding="utf-8")
+    return path
