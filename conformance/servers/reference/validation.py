@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,11 +19,13 @@ from .errors import ApiError, invalid
 from .tokenizer import count_tokens
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# Deeper JSON is refused up front, so nothing downstream (copies, encoders, defect hooks) can recurse too far.
+MAX_JSON_DEPTH = 64
 CONTEXT_TOKENS = 4096
 MODELS: tuple[str, ...] = ("reference-model", "reference-model-mini")
 
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_TOKEN_ID_RE = re.compile(r"^\d+$")
+_TOKEN_ID_RE = re.compile(r"^\d{1,18}$")  # longer digit strings are no token id (and int() refuses 4300+)
 
 # Documented OpenAI parameters the toy model accepts and ignores (type-checked only).
 _IGNORED: dict[str, tuple[type, ...]] = {
@@ -33,6 +36,7 @@ _IGNORED: dict[str, tuple[type, ...]] = {
     "safety_identifier": (str,),
     "prompt_cache_key": (str,),
     "prompt_cache_retention": (str,),
+    "prompt_cache_options": (dict,),
     "reasoning_effort": (str,),
     "verbosity": (str,),
     "modalities": (list,),
@@ -102,7 +106,27 @@ def parse_body(raw: bytes, content_type: str | None) -> dict[str, Any]:
         raise invalid(f"We could not parse the JSON body of your request: {exc}.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object.", code="invalid_json")
+    if _depth(body) > MAX_JSON_DEPTH:
+        raise invalid(f"The request body is nested too deeply: the limit is {MAX_JSON_DEPTH} levels.", code="invalid_json")
     return body
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of decoded JSON (a scalar is 0), computed without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            node = node.values()
+        elif not isinstance(node, list):
+            continue
+        level += 1
+        deepest = max(deepest, level)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, level) for child in node)
+    return deepest
 
 
 def _reject_constant(name: str) -> Any:
@@ -194,9 +218,9 @@ def prompt_tokens(messages: list[dict[str, Any]]) -> int:
     tool calls' names and arguments."""
     total = 0
     for message in messages:
-        content = message.get("content")
-        parts = content if isinstance(content, list) else [{"text": content if isinstance(content, str) else ""}]
-        total += 3 + sum(count_tokens(part.get("text") or part.get("refusal") or "") for part in parts)
+        total += 3 + count_tokens(message_text(message))
+        if message.get("role") != "assistant":  # only assistant tool calls are validated (and meaningful)
+            continue
         for call in message.get("tool_calls") or ():
             total += count_tokens(call["function"]["name"]) + count_tokens(call["function"]["arguments"])
     return total
@@ -208,8 +232,14 @@ def message_text(message: dict[str, Any]) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "".join(part.get("text") or part.get("refusal") or "" for part in content)
+        return "".join(_part_text(part) for part in content)
     return ""
+
+
+def _part_text(part: dict[str, Any]) -> str:
+    """The text of a text or refusal part ("" for other parts, whatever keys they carry)."""
+    text = part.get(part.get("type")) if part.get("type") in ("text", "refusal") else None
+    return text if isinstance(text, str) else ""
 
 
 # --- scalar helpers -------------------------------------------------------------------------
@@ -309,7 +339,7 @@ def _top_k(body: dict[str, Any]) -> int:
         raise _bad_type("top_k", "a number", value)
     if value in (-1, 0):
         return 0
-    if value < 1 or value != int(value):
+    if value < 1 or (isinstance(value, float) and not value.is_integer()):
         raise invalid("Invalid 'top_k': expected -1, 0 or an integer >= 1.", param="top_k", code="invalid_value")
     return int(value)
 
@@ -322,7 +352,13 @@ def _repetition_penalty(body: dict[str, Any]) -> float:
         raise _bad_type("repetition_penalty", "a number", value)
     if value <= 0:
         raise invalid("Invalid 'repetition_penalty': expected a number > 0.", param="repetition_penalty", code="invalid_value")
-    return float(value)
+    try:
+        penalty = float(value)
+    except OverflowError:
+        penalty = math.inf
+    if math.isinf(penalty):
+        raise invalid("Invalid 'repetition_penalty': expected a finite number > 0.", param="repetition_penalty", code="invalid_value")
+    return penalty
 
 
 # --- messages -------------------------------------------------------------------------------
@@ -390,7 +426,7 @@ def _content(message: dict[str, Any], where: str, allowed: frozenset[str], *, nu
         if not isinstance(part, dict):
             raise _bad_type(part_param, "an object", part)
         kind = part.get("type")
-        if kind not in allowed:
+        if not isinstance(kind, str) or kind not in allowed:
             raise invalid(f"Invalid value: '{kind}'. Supported values are: {', '.join(sorted(allowed))}.", param=f"{part_param}.type", code="invalid_value")
         key = kind
         if key not in part:
@@ -467,7 +503,8 @@ def _tools(value: Any) -> list[dict[str, Any]]:
 
 def _function_name(choice: dict[str, Any]) -> str | None:
     function = choice.get("function")
-    return function.get("name") if isinstance(function, dict) else None
+    name = function.get("name") if isinstance(function, dict) else None
+    return name if isinstance(name, str) else None
 
 
 def _tool_choice(body: dict[str, Any], tools: list[dict[str, Any]]) -> str | dict[str, Any]:
