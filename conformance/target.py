@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .capabilities import OPENAI_DEFAULTS, Manifest
 from .engine import Budget
 from .profiles import Profile
 from .wire.client import Exchange, Limits, RawClient
@@ -43,6 +44,7 @@ class Context:
     max_tokens: int = 16
     seed: int = 0
     facts: dict[str, Any] = field(default_factory=dict)  # preflight findings (e.g. the /models answer)
+    capabilities: Manifest = OPENAI_DEFAULTS  # what the target claims to offer (see capabilities.py)
 
     def body(self, prompt: str | list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
         """A chat request for the target's model; a str prompt becomes one user message."""

@@ -99,6 +99,8 @@ KINDS: dict[str, Kind] = {
     "vendor": _k(messages=user("write 80 words"), temperature=0, repetition_penalty=1.3),
     "deterministic_twice": _k(repeat=3, messages=user("Hello"), temperature=0, seed=1),
     "sampled_twice": _k(repeat=3, messages=user("Hello"), temperature=1),
+    "nucleus_twice": _k(repeat=3, messages=user("Hello"), temperature=1, top_p=0.001),
+    "seeded_twice": _k(repeat=3, messages=user("Hello"), temperature=1, seed=11),
 }
 
 
@@ -367,6 +369,8 @@ CASES: dict[str, tuple[str, Check]] = {
     "stream-text-differs": ("stream", lambda c, m: c.text.startswith(m.text) and m.text != c.text),
     "nondeterministic-at-temperature-zero": ("deterministic_twice", lambda c, m: len(contents(c)) == 1 and len(contents(m)) > 1),
     "temperature-ignored": ("sampled_twice", lambda c, m: len(contents(c)) > 1 and len(contents(m)) == 1),
+    "top-p-ignored": ("nucleus_twice", lambda c, m: len(contents(c)) == 1 and len(contents(m)) > 1),
+    "seed-ignored": ("seeded_twice", lambda c, m: len(contents(c)) == 1 and len(contents(m)) > 1),
     "vendor-params-ignored": ("vendor", lambda c, m: len(set(c.message["content"].split())) == 80 > len(set(m.message["content"].split()))),
     # errors
     "error-flat-vllm": ("invalid", lambda c, m: m.status == 400 and m.json["object"] == "error" and m.json["code"] == 400 and "error" not in m.json),

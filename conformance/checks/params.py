@@ -1,17 +1,25 @@
-"""Parameter semantics: the documented controls are honoured, not merely accepted."""
+"""Parameter semantics: the documented controls are honoured, not merely accepted.
+
+Each probe's main clause turns a refusal of a claimed capability into a FAIL
+(``capabilities.refusal``); the other clauses on the same answer SKIP it.  Sampled verdicts come
+from the sequential tests the scenarios ran (``ev.data["sampling"]``, see ``conformance.stats``).
+"""
 
 from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import jsonschema
 
-from ..engine import NotApplicable, Outcome, Skip, fail, inconclusive, passed
+from ..capabilities import refusal
+from ..engine import NotApplicable, Outcome, Skip, fail, inconclusive, info, passed, warn
 from ..evidence import Evidence
-from ..stream import parse_stream
+from ..stats import Decision
+from ..stream import StreamView, parse_stream
 from ..suite import SUITE
-from .common import req, short
+from .common import FINISH_REASONS, req, short
 
 check = SUITE.check
 
@@ -25,7 +33,7 @@ def _cap(ev: Evidence) -> tuple[str, int]:
 
 def _completion(ev: Evidence) -> tuple[str, int | None, object]:
     """Text, completion_tokens and finish_reason of choice 0, from a body or a stream."""
-    if ev.streamed:
+    if ev.exchange.events is not None:
         stream = ev.stream
         usage = stream.final_usage() or {}
         acc = stream.choices.get(0)
@@ -38,20 +46,20 @@ def _completion(ev: Evidence) -> tuple[str, int | None, object]:
 
 @check("PAR-01", on="capped")
 def max_tokens_caps(ev: Evidence) -> Outcome:
-    """max_tokens N bounds completion_tokens to N."""
+    """max_tokens N (alone) bounds completion_tokens to N."""
     field, cap = _cap(ev)
     if field != "max_tokens":
         raise NotApplicable
-    return _judge_cap(ev, field, cap)
+    return refusal(ev, "PAR-01") or _judge_cap(ev, field, cap)
 
 
 @check("PAR-02", on="capped")
 def max_completion_tokens_caps(ev: Evidence) -> Outcome:
-    """max_completion_tokens N bounds completion_tokens to N (reasoning tokens included)."""
+    """max_completion_tokens N (alone, no max_tokens) bounds completion_tokens to N (reasoning tokens included)."""
     field, cap = _cap(ev)
     if field != "max_completion_tokens":
         raise NotApplicable
-    return _judge_cap(ev, field, cap)
+    return refusal(ev, "PAR-02") or _judge_cap(ev, field, cap)
 
 
 def _judge_cap(ev: Evidence, field: str, cap: int) -> Outcome:
@@ -59,7 +67,7 @@ def _judge_cap(ev: Evidence, field: str, cap: int) -> Outcome:
     if isinstance(used, int):
         if used > cap:
             return fail(f"completion_tokens <= {cap} ({field})", f"completion_tokens = {used}")
-        return passed(completion_tokens=used)
+        return passed(f"{field} works", spelling=field, completion_tokens=used)
     # No usage to read: a word count is a lower bound on tokens, so it can only prove a violation.
     words = len(text.split())
     if words > cap:
@@ -67,20 +75,48 @@ def _judge_cap(ev: Evidence, field: str, cap: int) -> Outcome:
     return inconclusive("no usage reported; the word count does not exceed the cap", words=words)
 
 
+@check("PAR-01", on="uncapped")
+def no_silent_default_cap(ev: Evidence) -> Outcome:
+    """Without max_tokens / max_completion_tokens the answer is not cut by a hidden default cap (finish_reason "length" is a WARN)."""
+    text, used, reason = _completion(ev)
+    if reason == "length":
+        return warn("no cap when none was asked for (the answer needs ~240 tokens)",
+                    f'finish_reason "length" after {used if used is not None else "?"} tokens: {short(text[-60:])}',
+                    note="the server applies a silent default max_tokens", completion_tokens=used)
+    return passed(completion_tokens=used)
+
+
 @check("FIN-02", on="capped")
 def capped_answer_says_length(ev: Evidence) -> Outcome:
     """An answer cut by the token cap has finish_reason "length" (the prompt needs far more tokens than the cap)."""
-    _, _, reason = _completion(ev)
+    _, cap = _cap(ev)
+    _, used, reason = _completion(ev)
+    if isinstance(used, int) and used > cap:
+        raise Skip(f"the cap was not applied ({used} > {cap} tokens); judged by PAR-01 / PAR-02")
+    legal_reason(reason)
     if reason != "length":
         return fail('finish_reason "length"', f"finish_reason = {short(reason)}")
     return passed()
 
 
+def legal_reason(reason: object) -> None:
+    """Skip unless ``reason`` is a legal finish_reason: an illegal or missing one is FIN-01's / SSE-07's to judge."""
+    if reason not in FINISH_REASONS:
+        raise Skip(f"finish_reason {short(reason)} is not a legal value; judged by FIN-01 / SSE-07")
+
+
+def _stops(ev: Evidence) -> list[str]:
+    stops = req(ev, "stop")
+    return [stops] if isinstance(stops, str) else list(stops or [])
+
+
 @check("PAR-03", on="stopped")
 def stop_sequences_honoured(ev: Evidence) -> Outcome:
     """The output never contains a stop sequence and generation ends at the first one (counting to 12 with stop ' 5' ends before 5)."""
-    stops = req(ev, "stop")
-    stops = [stops] if isinstance(stops, str) else list(stops or [])
+    refused = refusal(ev, "PAR-03")
+    if refused:
+        return refused
+    stops = _stops(ev)
     text, _, reason = _completion(ev)
     present = [s for s in stops if s in text]
     if present:
@@ -89,6 +125,7 @@ def stop_sequences_honoured(ev: Evidence) -> Outcome:
     first_stop = min((int(s.strip()) for s in stops if s.strip().isdigit()), default=None)
     if first_stop is not None and any(n >= first_stop for n in numbers):
         return fail(f"generation ends before {first_stop}", f"output continues: {short(text)}")
+    legal_reason(reason)
     if reason != "stop":
         return fail('finish_reason "stop"', f"finish_reason = {short(reason)}")
     return passed()
@@ -96,23 +133,36 @@ def stop_sequences_honoured(ev: Evidence) -> Outcome:
 
 @check("PAR-04", on="multi_choice")
 def n_choices_complete(ev: Evidence) -> Outcome:
-    """n = 2 returns two complete choices, each with text and a finish_reason."""
-    if ev.streamed:
+    """n = 2 returns two complete choices, each with text and a finish_reason, and at temperature 1 they are independent samples, not copies (sign test at the false-alarm budget)."""
+    if ev.exchange.events is not None:
         raise NotApplicable  # SSE-12 judges streams
+    refused = refusal(ev, "PAR-04")
+    if refused:
+        return refused
     n = req(ev, "n", 1)
     choices = ev.choices()
     if len(choices) != n:
         return fail(f"{n} choices", f"{len(choices)} choice(s)")
-    texts = [ev.content(i) for i in range(len(choices))]
-    empty = [c.get("index") for c, text in zip(choices, texts) if not text]
+    empty = [c.get("index") for c in choices if not (c.get("message") or {}).get("content")]
     if empty:
         return fail("text in every choice", f"empty choices {empty}")
-    return passed(distinct=len(set(texts)))
+    sampling = ev.data.get("sampling", {})
+    decision = sampling.get("decision")
+    if decision == Decision.REJECT.value:
+        return fail("independent choices at temperature 1", f"the choices were identical in {sampling['suspicious']} "
+                    "trials in a row while single samples differed", **sampling)
+    if decision != Decision.ACCEPT.value:
+        return inconclusive("the choices were identical and single samples did not tell copies from determinism: "
+                            f"{sampling.get('stopped') or 'trial cap reached'}", **sampling)
+    return passed(**sampling)
 
 
 @check("PAR-05", on="json_mode")
 def json_object_mode(ev: Evidence) -> Outcome:
     """response_format json_object yields content that parses as a JSON object."""
+    refused = refusal(ev, "PAR-05")
+    if refused:
+        return refused
     content = ev.content(0)
     try:
         value = json.loads(content)
@@ -126,6 +176,9 @@ def json_object_mode(ev: Evidence) -> Outcome:
 @check("PAR-06", on="json_schema")
 def json_schema_mode(ev: Evidence) -> Outcome:
     """response_format json_schema with strict true yields content valid for the given schema."""
+    refused = refusal(ev, "PAR-06")
+    if refused:
+        return refused
     content = ev.content(0)
     try:
         value = json.loads(content)
@@ -140,8 +193,11 @@ def json_schema_mode(ev: Evidence) -> Outcome:
 @check("PAR-07", on="logprobs")
 def logprobs_content(ev: Evidence) -> Outcome:
     """logprobs:true returns one entry per token with logprob <= 0, and the tokens concatenate to the content."""
-    if ev.streamed:
+    if ev.exchange.events is not None:
         raise NotApplicable  # SSE-16 judges streams
+    refused = refusal(ev, "PAR-07")
+    if refused:
+        return refused
     choice = ev.choices()[0] if ev.choices() else {}
     logprobs = choice.get("logprobs")
     entries = logprobs.get("content") if isinstance(logprobs, dict) else None
@@ -158,11 +214,11 @@ def logprobs_content(ev: Evidence) -> Outcome:
 
 @check("PAR-08", on="logprobs")
 def top_logprobs_count(ev: Evidence) -> Outcome:
-    """top_logprobs k returns exactly k alternatives per token."""
+    """top_logprobs k returns exactly k alternatives per token, each with logprob <= 0."""
     k = req(ev, "top_logprobs")
     if not isinstance(k, int):
         raise NotApplicable
-    if ev.streamed:
+    if ev.exchange.events is not None:
         acc = ev.stream.choices.get(0)
         entries = acc.logprob_tokens if acc else []
     else:
@@ -173,30 +229,67 @@ def top_logprobs_count(ev: Evidence) -> Outcome:
     counts = [len(e.get("top_logprobs") or []) for e in entries]
     if any(c != k for c in counts):
         return fail(f"{k} top_logprobs per token", f"counts {counts[:10]}")
+    positive = [alt for e in entries for alt in e.get("top_logprobs") or []
+                if not isinstance(alt, dict) or not isinstance(alt.get("logprob"), (int, float)) or alt["logprob"] > 0]
+    if positive:
+        return fail("every alternative has a numeric logprob <= 0", f"alternative {short(positive[0])}")
     return passed()
 
 
 @check("PAR-10", on="repeatability")
 def seed_reproduces(ev: Evidence) -> Outcome:
     """The same request with the same seed at temperature 0 gives the same text (best effort, hence SHOULD)."""
+    refused = refusal(ev, "PAR-10")
+    if refused:
+        return refused
     first, again = ev.content(0), _content_of(ev, "repeat")
     if first != again:
         return fail("identical text for identical seeded requests", f"{short(first)} vs {short(again)}")
     return passed()
 
 
+@check("PAR-14", on="seeded_sampling")
+def seeded_sampling_reproduces(ev: Evidence) -> Outcome:
+    """At temperature 1 the same seed reproduces the text; a different seed giving the same text too is INCONCLUSIVE (sampling may be off), never a FAIL."""
+    refused = refusal(ev, "PAR-14")
+    if refused:
+        return refused
+    first, same, other = ev.content(0), _content_of(ev, "same_seed"), _content_of(ev, "other_seed")
+    if first != same:
+        return fail("identical text for the same seed", f"{short(first)} vs {short(same)}", note="seed appears to be ignored")
+    if first == other:
+        return inconclusive("seeds 11 and 12 gave the same text: the seed may be ignored by a non-sampling server",
+                            text=short(first))
+    return passed()
+
+
 @check("PAR-11", on="variation")
 def temperature_varies(ev: Evidence) -> Outcome:
-    """Three unseeded samples at temperature 1.5 are not all identical (all-equal is reported, never a FAIL)."""
-    texts = {ev.content(0), _content_of(ev, "second"), _content_of(ev, "third")}
-    if len(texts) == 1:
-        return inconclusive("three samples at temperature 1.5 were identical: sampling may be ignored", text=short(texts.pop()))
-    return passed(distinct=len(texts))
+    """Samples at temperature 1.5 do not all reproduce the temperature-0 text (sequential test at the false-alarm budget; running out of trials is INCONCLUSIVE)."""
+    sampling = ev.data.get("sampling", {})
+    decision = sampling.get("decision")
+    if decision == Decision.ACCEPT.value:
+        return passed(**sampling)
+    if decision == Decision.REJECT.value:
+        return fail("samples at temperature 1.5 that differ from the greedy text",
+                    f"{sampling['suspicious']} samples in a row reproduced it: {short(ev.content(0))}",
+                    note="temperature appears to be ignored", **sampling)
+    return inconclusive(f"no decision: {sampling.get('stopped') or 'trial cap reached'}", **sampling)
+
+
+@check("PAR-13", on="nucleus")
+def tiny_top_p_is_stable(ev: Evidence) -> Outcome:
+    """top_p 0.001 keeps only the most likely token, so two samples at temperature 1 agree."""
+    first, again = ev.content(0), _content_of(ev, "repeat")
+    if first != again:
+        return fail("identical text for two top_p 0.001 samples", f"{short(first)} vs {short(again)}",
+                    note="top_p appears to be ignored")
+    return passed()
 
 
 @check("SSE-18", on="equivalence")
 def stream_matches_non_stream(ev: Evidence) -> Outcome:
-    """For a deterministic request (temperature 0, seed) the reassembled stream equals the non-stream answer: text and finish_reason."""
+    """For a deterministic request (temperature 0, seed) the reassembled stream equals the non-stream answer: text, finish_reason and tool calls (names and arguments)."""
     stream = _stream_of(ev)
     body_choice = ev.choices()[0] if ev.choices() else {}
     acc = stream.choices.get(0)
@@ -204,9 +297,25 @@ def stream_matches_non_stream(ev: Evidence) -> Outcome:
         raise Skip("the stream has no choice; judged by SSE-17")
     if acc.content != ev.content(0):
         return fail(f"stream text {short(ev.content(0))}", f"stream text {short(acc.content)}")
+    legal_reason(body_choice.get("finish_reason"))
+    legal_reason((acc.finish_reasons or [None])[-1])
     if (acc.finish_reasons or [None])[-1] != body_choice.get("finish_reason"):
         return fail(f"finish_reason {short(body_choice.get('finish_reason'))}", f"stream finish_reason {short(acc.finish_reasons)}")
+    body_calls = [_call_key(c.get("function") or {}) for c in (ev.message(0).get("tool_calls") or []) if isinstance(c, dict)]
+    stream_calls = [_call_key({"name": t.name, "arguments": t.arguments}) for _, t in sorted(acc.tool_calls.items())]
+    if body_calls != stream_calls:
+        return fail(f"tool calls {short(body_calls)}", f"stream tool calls {short(stream_calls)}")
     return passed()
+
+
+def _call_key(function: dict[str, Any]) -> tuple[Any, Any]:
+    """A tool call as (name, decoded arguments): ids differ between two answers by design."""
+    arguments = function.get("arguments")
+    try:
+        decoded = json.loads(arguments) if isinstance(arguments, str) else arguments
+    except ValueError:
+        decoded = arguments
+    return function.get("name"), json.dumps(decoded, sort_keys=True)
 
 
 @check("USE-04", on="equivalence")
@@ -222,14 +331,34 @@ def stream_usage_matches(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("PAR-12", on="vendor_param", marks=("vendor",))
-def vendor_top_k_greedy(ev: Evidence) -> Outcome:
-    """The seed vendor's top_k is honoured: top_k 1 makes sampling greedy, so two samples at temperature 1.5 agree."""
+@check("PAR-12", on="vendor_top_k", marks=("vendor",))
+def vendor_top_k_honoured(ev: Evidence) -> Outcome:
+    """The seed vendor's top_k is honoured: top_k 1 makes sampling greedy, so two samples at temperature 1.5 agree (rejected or silently ignored is a WARN)."""
+    refused = refusal(ev, "PAR-12")
+    if refused:
+        return refused
     first, again = ev.content(0), _content_of(ev, "repeat")
     if first != again:
         return fail("identical text for two top_k 1 samples", f"{short(first)} vs {short(again)}",
-                    note="top_k appears to be silently ignored")
-    return passed()
+                    note="top_k is silently ignored", verdict="silently ignored")
+    return passed("top_k honoured", verdict="honoured")
+
+
+@check("PAR-12", on="vendor_repetition", marks=("vendor",))
+def vendor_repetition_penalty_honoured(ev: Evidence) -> Outcome:
+    """The seed vendor's repetition_penalty is honoured: penalty 2 changes a greedy answer that repeats one word (an answer without repeats proves nothing: INCONCLUSIVE)."""
+    refused = refusal(ev, "PAR-12")
+    if refused:
+        return refused
+    penalised, baseline = ev.content(0), _content_of(ev, "baseline")
+    words = baseline.split()
+    if len(set(words)) == len(words):
+        return inconclusive("the greedy baseline repeats no word, so the penalty has nothing visible to act on",
+                            baseline=short(baseline))
+    if penalised == baseline:
+        return fail("a different text with repetition_penalty 2", f"the same text: {short(baseline)}",
+                    note="repetition_penalty is silently ignored", verdict="silently ignored")
+    return passed("repetition_penalty honoured", verdict="honoured")
 
 
 def _content_of(ev: Evidence, name: str) -> str:
@@ -237,8 +366,25 @@ def _content_of(ev: Evidence, name: str) -> str:
     return other.content(0)
 
 
-def _stream_of(ev: Evidence):
+def _stream_of(ev: Evidence) -> StreamView:
     ex = ev.related["stream"]
     if ex.status != 200 or ex.events is None:
         raise Skip(f"the streamed twin got HTTP {ex.status} / no event stream; judged by SSE-01")
     return parse_stream(ex.events)
+
+
+@check("CAP-01", on="any")
+def manifest_matches(ev: Evidence) -> Outcome:
+    """What the capability manifest (or the vendor page) claims matches the answer: claimed and answered is PASS; a claimed feature refused, or one that works although not claimed, is recorded (INFO) beside the probe's own verdict."""
+    capability = ev.data.get("capability")
+    manifest = ev.ctx.capabilities
+    if capability is None or not manifest.explicit:
+        raise NotApplicable
+    status = ev.require_response().status
+    claimed = manifest.claimed(capability)
+    note = manifest.notes.get(capability, "")
+    if status == 200:
+        if claimed:
+            return passed(f"{capability}: claimed and answered" + (f" ({note})" if note else ""), capability=capability)
+        return info(f"{capability} works although {manifest.source} does not claim it", capability=capability)
+    return fail(f"{capability} answered, as {manifest.source} claims", f"HTTP {status}", note=note, capability=capability)

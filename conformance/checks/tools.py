@@ -1,4 +1,10 @@
-"""Tool calling: tool_choice is obeyed, calls are well formed, streamed deltas reassemble."""
+"""Tool calling: tool_choice is obeyed, calls are well formed, streamed deltas reassemble.
+
+The clause a probe exists for (TOOL-01 for required, TOOL-02 for none, TOOL-03 for a named
+choice, TOOL-07 for parallel calls) turns a refusal of the claimed capability into a FAIL; the
+other clauses SKIP a refused answer.  Under ``auto`` the model may legally answer in text, so
+no clause FAILs for the absence of a call there.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +13,12 @@ from typing import Any
 
 import jsonschema
 
-from ..engine import NotApplicable, Outcome, Skip, fail, passed
+from ..capabilities import refusal
+from ..engine import NotApplicable, Outcome, Skip, fail, inconclusive, passed, warn
 from ..evidence import Evidence
 from ..suite import SUITE
-from .common import short
+from .common import req, short
+from .params import legal_reason
 
 check = SUITE.check
 
@@ -32,11 +40,25 @@ def _schema_for(ev: Evidence, name: str | None) -> dict[str, Any] | None:
     return None
 
 
-@check("TOOL-01", on="tool_call")
+def _streamed(ev: Evidence) -> bool:
+    return ev.exchange.events is not None
+
+
+@check("TOOL-01", on=("tool_call", "stream_tool_call"))
 def required_calls_a_tool(ev: Evidence) -> Outcome:
-    """tool_choice "required" (or auto with a prompt naming the tool) yields at least one tool call."""
-    if _choice_kind(ev) not in ("required", "auto"):
+    """tool_choice "required" yields at least one tool call (streamed: tool-call deltas, not the call serialised as text)."""
+    if _choice_kind(ev) != "required":
         raise NotApplicable
+    refused = refusal(ev, "TOOL-01")
+    if refused:
+        return refused
+    if _streamed(ev):
+        acc = ev.stream.choices.get(0)
+        if acc is None:
+            raise Skip("the stream carries no choice; judged by SSE-17")
+        if not acc.tool_calls:
+            return fail("tool-call deltas", f"no tool_calls deltas; content {short(acc.content if acc else '')}")
+        return passed()
     if not _calls(ev):
         return fail("at least one tool call", f"no tool_calls; content {short(ev.message(0).get('content'))}")
     return passed()
@@ -45,6 +67,9 @@ def required_calls_a_tool(ev: Evidence) -> Outcome:
 @check("TOOL-02", on="tool_none")
 def none_calls_nothing(ev: Evidence) -> Outcome:
     """tool_choice "none" yields a text answer and no tool call."""
+    refused = refusal(ev, "TOOL-02")
+    if refused:
+        return refused
     if _calls(ev):
         return fail("no tool_calls", f"tool_calls {short(_calls(ev))}")
     return passed()
@@ -56,6 +81,9 @@ def named_choice_obeyed(ev: Evidence) -> Outcome:
     choice = ev.data.get("tool_choice")
     if not isinstance(choice, dict):
         raise NotApplicable
+    refused = refusal(ev, "TOOL-03")
+    if refused:
+        return refused
     wanted = choice["function"]["name"]
     names = [(c.get("function") or {}).get("name") for c in _calls(ev)]
     if names != [wanted]:
@@ -105,31 +133,58 @@ def round_trip_accepted(ev: Evidence) -> Outcome:
     return passed()
 
 
+@check("TOOL-06", on="null_content")
+def foreign_history_accepted(ev: Evidence) -> Outcome:
+    """A replayed history whose tool-call ids the client made up in OpenAI's format (call_…) is accepted; a clean 4xx is a WARN (clients migrating histories break), a 5xx a FAIL."""
+    status = ev.require_response().status
+    if status == 200:
+        return passed()
+    body = short(ev.exchange.body[:200].decode("utf-8", "replace"))
+    if status is not None and 400 <= status < 500:
+        return warn("HTTP 200 for a history with OpenAI-style tool-call ids", f"HTTP {status}: {body}")
+    return fail("HTTP 200 for a history with OpenAI-style tool-call ids", f"HTTP {status}: {body}")
+
+
 @check("TOOL-07", on="parallel")
 def parallel_calls_distinct(ev: Evidence) -> Outcome:
-    """Parallel tool calls carry distinct indices 0..k-1 (streamed) and distinct ids."""
-    if ev.streamed:
+    """Parallel tool calls carry distinct indices 0..k-1 (streamed: one index per call, counted by the ids that open calls) and distinct ids; a single call proves nothing (INCONCLUSIVE)."""
+    refused = refusal(ev, "TOOL-07")
+    if refused:
+        return refused
+    if _streamed(ev):
         acc = ev.stream.choices.get(0)
         indices = sorted(acc.tool_calls) if acc else []
-        if len(indices) < 2:
-            return fail("two parallel calls (get_weather, get_time)", f"call indices {indices}")
+        openings = _openings(ev)
+        if not indices:
+            raise Skip("no tool-call deltas; judged by TOOL-01 / SSE-09")
+        calls = max(len(indices), len(openings))
+        if calls < 2:
+            return inconclusive("one tool call: parallel calls were not exercised", indices=indices)
+        if len(openings) > len(indices):
+            return fail(f"{len(openings)} calls with their own indices", f"{len(openings)} call ids share indices {indices}")
         if indices != list(range(len(indices))):
             return fail(f"indices {list(range(len(indices)))}", f"indices {indices} (-1 = missing index)")
-    elif len(_calls(ev)) < 2:
-        return fail("two parallel calls (get_weather, get_time)", f"{len(_calls(ev))} call(s)")
+    else:
+        count = len(_calls(ev))
+        if count == 0:
+            raise Skip("no tool calls; judged by TOOL-01")
+        if count < 2:
+            return inconclusive("one tool call: parallel calls were not exercised")
     ids = _ids(ev)
-    if len(set(ids)) != len(ids):
+    if len(set(ids)) != len(ids) or not all(isinstance(i, str) and i for i in ids):
         return fail("distinct ids", f"ids {short(ids)}")
     return passed()
 
 
 @check("TOOL-08", on="tool_rules")
 def tool_choice_needs_tools(ev: Evidence) -> Outcome:
-    """tool_choice other than "none" without tools is rejected with 400."""
+    """tool_choice other than "none" without tools is rejected (the exact 4xx code is ERR-02's / ERR-08's to judge)."""
     status = ev.require_response().status
-    if status != 400:
-        return fail("HTTP 400", f"HTTP {status}")
-    return passed()
+    if status is not None and 200 <= status < 300:
+        return fail("a 4xx rejection", f"HTTP {status}: the request was accepted")
+    if status is not None and status >= 500:
+        raise Skip(f"HTTP {status}; judged by ERR-03")
+    return passed(status=status)
 
 
 @check("FIN-03", on=("tool_call", "stream_tool_call"))
@@ -139,7 +194,8 @@ def tool_calls_finish_reason(ev: Evidence) -> Outcome:
         raise NotApplicable
     reason, called = _finish_and_called(ev)
     if not called:
-        raise Skip("no tool call; judged by TOOL-01")
+        raise Skip("no tool call; judged by TOOL-01 (auto may answer in text)")
+    legal_reason(reason)
     if reason != "tool_calls":
         return fail('finish_reason "tool_calls"', f"finish_reason = {short(reason)}")
     return passed()
@@ -151,58 +207,92 @@ def named_call_finish_reason(ev: Evidence) -> Outcome:
     if _choice_kind(ev) != "named":
         raise NotApplicable
     reason, called = _finish_and_called(ev)
-    if called and reason not in ("tool_calls", "stop"):
+    if not called:
+        raise Skip("no tool call; judged by TOOL-03")
+    legal_reason(reason)
+    if reason not in ("tool_calls", "stop"):
         return fail('finish_reason "tool_calls" or "stop"', f"finish_reason = {short(reason)}")
     return passed()
 
 
-@check("SSE-09", on="stream_tool_call")
+@check("FIN-02", on="capped_tool")
+def capped_call_says_length(ev: Evidence) -> Outcome:
+    """A tool call cut by the token cap (max_tokens 3: its arguments are not complete JSON) ends with finish_reason "length", not "tool_calls"."""
+    reason, called = _finish_and_called(ev)
+    if not called:
+        raise Skip("no tool call under tool_choice required; judged by TOOL-01")
+    if all(_is_json(arguments) for _, arguments in _arguments(ev)):
+        raise Skip(f"the call fit in {req(ev, 'max_tokens')} tokens, so the cap did not cut it")
+    legal_reason(reason)
+    if reason != "length":
+        return fail('finish_reason "length" for a call cut by the cap', f"finish_reason = {short(reason)}")
+    return passed()
+
+
+@check("SSE-09", on="stream")
 def tool_deltas_well_formed(ev: Evidence) -> Outcome:
-    """Tool-call deltas carry an integer index; the first delta per index has id, type "function" and a name; later ones never send "" for id or name."""
-    seen: set[tuple[int, Any]] = set()
+    """Tool-call deltas carry an integer index; the first delta per index has id, type "function" and a name; later ones keep the id (never "" or a new one); argument fragments are strings that concatenate to one JSON text.  A continuation repeating name "" or a text delta carrying tool_calls [] is a WARN."""
+    first: dict[tuple[Any, int], dict[str, Any]] = {}
+    arguments: dict[tuple[Any, int], str] = {}
+    warnings: list[str] = []
     for chunk in ev.stream.json_chunks:
         for choice in chunk.choices:
-            for call in (choice.get("delta") or {}).get("tool_calls") or []:
+            deltas = (choice.get("delta") or {}).get("tool_calls")
+            if deltas == []:
+                warnings.append(f"chunk #{chunk.position}: tool_calls [] on a delta")
+            for call in deltas or []:
+                where = f"chunk #{chunk.position}: {short(call)}"
                 index = call.get("index") if isinstance(call, dict) else None
                 if not isinstance(index, int) or isinstance(index, bool):
-                    return fail("an integer index on every tool-call delta", f"chunk #{chunk.position}: {short(call)}")
+                    return fail("an integer index on every tool-call delta", where)
                 key = (choice.get("index"), index)
                 function = call.get("function") or {}
-                if key not in seen:
-                    seen.add(key)
+                fragment = function.get("arguments", "")
+                if not isinstance(fragment, str):
+                    return fail("argument fragments as strings", where)
+                arguments[key] = arguments.get(key, "") + fragment
+                if key not in first:
+                    first[key] = call
                     if not call.get("id") or call.get("type") != "function" or not function.get("name"):
-                        return fail("first delta per index with id, type and function.name", f"chunk #{chunk.position}: {short(call)}")
-                elif call.get("id") == "" or function.get("name") == "":
-                    return fail('continuation deltas omit id/name (never "")', f"chunk #{chunk.position}: {short(call)}")
-    if not seen:
+                        return fail("first delta per index with id, type and function.name", where)
+                    continue
+                if "id" in call and call["id"] != first[key]["id"]:
+                    return fail(f"continuation deltas keep id {short(first[key]['id'])} or omit it", where)
+                if function.get("name") == "":
+                    warnings.append(f'{where} (name "")')
+    if not first and not req(ev, "tools"):
+        if warnings:
+            return warn("no tool_calls key on text deltas", warnings[0], count=len(warnings))
+        raise NotApplicable
+    if not first:
         raise Skip("no tool-call deltas; judged by TOOL-01")
+    for key, text in arguments.items():
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            return fail("argument fragments concatenate to one JSON text", f"call {key[1]}: {exc}: {short(text)}")
+    if warnings:
+        return warn('continuation deltas omit name (never ""), text deltas omit tool_calls', warnings[0], count=len(warnings))
     return passed()
 
 
 @check("SSE-10", on="stream_tool_call")
 def stream_tool_finish(ev: Evidence) -> Outcome:
     """A stream in which tools were called (auto/required) ends that choice with finish_reason "tool_calls"."""
+    if _choice_kind(ev) not in ("auto", "required"):
+        raise NotApplicable
     acc = ev.stream.choices.get(0)
     if acc is None or not acc.tool_calls:
         raise Skip("no tool-call deltas; judged by TOOL-01")
     reason = acc.finish_reasons[-1] if acc.finish_reasons else None
+    legal_reason(reason)
     if reason != "tool_calls":
         return fail('finish_reason "tool_calls"', f"finish_reason = {short(reason)}")
     return passed()
 
 
-@check("TOOL-01", on="stream_tool_call")
-def streamed_required_calls_a_tool(ev: Evidence) -> Outcome:
-    """tool_choice "required", streamed, yields tool-call deltas (not the call serialised as text)."""
-    acc = ev.stream.choices.get(0)
-    if acc is None or not acc.tool_calls:
-        content = acc.content if acc else ""
-        return fail("tool-call deltas", f"no tool_calls deltas; content {short(content)}")
-    return passed()
-
-
 def _arguments(ev: Evidence) -> list[tuple[str | None, Any]]:
-    if ev.streamed:
+    if _streamed(ev):
         acc = ev.stream.choices.get(0)
         if acc is None or not acc.tool_calls:
             raise Skip("no tool-call deltas; judged by TOOL-01")
@@ -213,15 +303,33 @@ def _arguments(ev: Evidence) -> list[tuple[str | None, Any]]:
     return [((c.get("function") or {}).get("name"), (c.get("function") or {}).get("arguments")) for c in calls]
 
 
+def _is_json(text: Any) -> bool:
+    if not isinstance(text, str):
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _openings(ev: Evidence) -> list[Any]:
+    """Ids of the streamed deltas of choice 0 that open a call (an id and a function name), in arrival order."""
+    return [call.get("id") for chunk in ev.stream.json_chunks for choice in chunk.choices
+            for call in (choice.get("delta") or {}).get("tool_calls") or []
+            if isinstance(call, dict) and call.get("id") and (call.get("function") or {}).get("name")
+            and choice.get("index") in (0, None)]
+
+
 def _ids(ev: Evidence) -> list[Any]:
-    if ev.streamed:
+    if _streamed(ev):
         acc = ev.stream.choices.get(0)
         return [t.id for t in acc.tool_calls.values()] if acc else []
     return [c.get("id") for c in _calls(ev)]
 
 
 def _finish_and_called(ev: Evidence) -> tuple[Any, bool]:
-    if ev.streamed:
+    if _streamed(ev):
         acc = ev.stream.choices.get(0)
         if acc is None:
             return None, False

@@ -1,112 +1,245 @@
-"""Requests that exercise one documented parameter each, built so the right effect is provable."""
+"""Requests that exercise one documented parameter each, built so the right effect is provable.
+
+Every probe that needs an optional capability passes its first answer through
+``capabilities.gate``: a clean refusal of an unclaimed capability is a SKIP ("not offered").
+Sampled probes are sequential tests (``conformance.stats``): a conforming target costs one
+trial; a suspicious one is sampled again until the false-alarm budget allows a verdict, or the
+trial cap leaves it INCONCLUSIVE.  ``ev.data["sampling"]`` carries the test's evidence.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from ..capabilities import gate
+from ..engine import BudgetExhausted
 from ..evidence import Evidence
+from ..stats import Decision, SequentialTest, Trial
 from ..suite import SUITE
 from ..target import OMIT, Context
-from .prompts import COUNT_TO_12, COUNT_TO_30, GREETING, JSON_PROMPT, RANDOM_WORDS, CITY_SCHEMA
+from ..wire.client import Exchange
+from .prompts import (
+    CITY_SCHEMA, COUNT_TO_12, COUNT_TO_30, COUNT_TO_120, GREETING, JSON_PROMPT, RANDOM_WORDS, REPEAT_WORD,
+)
 
 scenario = SUITE.scenario
 CAP = 5
+TOP_LOGPROBS = 6  # above 5, so a server capping alternatives at 5 is caught
+MAX_TRIALS = 10
+# Under H0 "temperature 1.5 is honoured", one sample of 8 free-choice words reproduces the greedy
+# text with probability at most 1/2: a deliberately generous bound for any real sampler.
+P_GREEDY_REPEAT = 0.5
 
 
-def _one(ctx: Context, prompt: str | list[dict[str, Any]], **fields: Any) -> Evidence:
+def _one(ctx: Context, prompt: str | list[dict[str, Any]], capability: str | None = None, **fields: Any) -> Evidence:
     body = ctx.body(prompt, **fields)
-    return Evidence(ctx, body, ctx.send(body))
+    ev = Evidence(ctx, body, ctx.send(body))
+    return gate(ev, capability) if capability else ev
 
+
+def text_of(exchange: Exchange, index: int = 0) -> str | None:
+    """The content of choice ``index`` of a 200 JSON answer; None when there is no (non-empty) text."""
+    if exchange.status != 200 or exchange.events is not None:
+        return None
+    try:
+        body = exchange.json()
+        content = body["choices"][index]["message"]["content"]
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    # An empty answer cannot show variation: it is no evidence either way (ENV-08 judges it).
+    return content if isinstance(content, str) and content else None
+
+
+def _sequential(ctx: Context, ev: Evidence, p_null: float, trial: Callable[[int], Trial | None]) -> None:
+    """Run ``trial(i)`` (i = 0, 1, ...) until the test decides; None from a trial stops it (no evidence)."""
+    test = SequentialTest(p_null, ctx.capabilities.false_alarm, MAX_TRIALS)
+    stopped = ""
+    try:
+        while test.decision is Decision.CONTINUE:
+            outcome = trial(test.trials)
+            if outcome is None:
+                stopped = "a sample could not be read (non-200 answer or no text)"
+                break
+            test.record(outcome)
+    except BudgetExhausted as exc:
+        stopped = f"budget exhausted: {exc}"
+    ev.data["sampling"] = dict(test.evidence(), stopped=stopped)
+
+
+# --- token caps ----------------------------------------------------------------------------------
 
 @scenario("chat", "valid", "capped", marks=("smoke",))
 def cap_max_tokens(ctx: Context) -> Evidence:
-    """max_tokens 5 on a prompt whose answer needs ~60 tokens."""
-    return _one(ctx, COUNT_TO_30, max_tokens=CAP)
+    """max_tokens 5 alone on a prompt whose answer needs ~60 tokens."""
+    return _one(ctx, COUNT_TO_30, "max_tokens", max_tokens=CAP)
 
 
 @scenario("chat", "valid", "capped")
 def cap_max_completion_tokens(ctx: Context) -> Evidence:
     """max_completion_tokens 5 alone (no max_tokens) on the same prompt."""
-    return _one(ctx, COUNT_TO_30, max_tokens=OMIT, max_completion_tokens=CAP)
+    return _one(ctx, COUNT_TO_30, "max_completion_tokens", max_tokens=OMIT, max_completion_tokens=CAP)
 
 
 @scenario("stream", "valid", "capped")
 def stream_cap_max_tokens(ctx: Context) -> Evidence:
     """max_tokens 5, streamed, with usage so the cap can be verified."""
-    return _one(ctx, COUNT_TO_30, max_tokens=CAP, stream=True, stream_options={"include_usage": True})
+    # Gated on stream_usage: refusing stream_options is SSE-11's business, not the cap's.
+    return _one(ctx, COUNT_TO_30, "stream_usage", max_tokens=CAP, stream=True, stream_options={"include_usage": True})
 
+
+@scenario("chat", "valid", "uncapped")
+def uncapped_count(ctx: Context) -> Evidence:
+    """No token cap at all on a ~240-token answer (counting to 120): nothing may cut it short."""
+    return _one(ctx, COUNT_TO_120, max_tokens=OMIT)
+
+
+# --- stop ----------------------------------------------------------------------------------------
 
 @scenario("chat", "valid", "stopped")
 def stop_string(ctx: Context) -> Evidence:
     """Counting to 12 with stop ' 5': the answer must end before 5."""
-    return _one(ctx, COUNT_TO_12, max_tokens=40, stop=" 5")
+    return _one(ctx, COUNT_TO_12, "stop", max_tokens=40, stop=" 5")
 
 
 @scenario("chat", "valid", "stopped")
 def stop_list(ctx: Context) -> Evidence:
-    """Counting to 12 with a list of four stop strings; the earliest one wins."""
-    return _one(ctx, COUNT_TO_12, max_tokens=40, stop=[" 7", " 4", "xyzzy", "11"])
+    """Counting to 12 with a list of four stop strings; the earliest one (' 4') wins."""
+    return _one(ctx, COUNT_TO_12, "stop", max_tokens=40, stop=[" 7", " 4", "xyzzy", "11"])
 
 
 @scenario("stream", "valid", "stopped")
 def stream_stop_string(ctx: Context) -> Evidence:
     """Counting to 12 with stop ' 5', streamed."""
-    return _one(ctx, COUNT_TO_12, max_tokens=40, stop=" 5", stream=True)
+    return _one(ctx, COUNT_TO_12, "stop", max_tokens=40, stop=" 5", stream=True)
 
+
+# --- n -------------------------------------------------------------------------------------------
 
 @scenario("chat", "valid", "multi_choice")
 def n_two(ctx: Context) -> Evidence:
-    """n 2 at temperature 1: two choices, indices 0 and 1."""
-    return _one(ctx, RANDOM_WORDS, n=2, temperature=1)
+    """n 2 at temperature 1: two complete choices.  If they are identical, a sign test decides
+    whether the choices are copies: each further trial is one n 2 request and one single request;
+    under independent sampling "the two choices agree but the single sample differs" is no more
+    likely than the reverse, so 7 such trials in a row reject independence at 1 %."""
+    body = ctx.body(RANDOM_WORDS, n=2, temperature=1)
+    ev = gate(Evidence(ctx, body, ctx.send(body)), "n")
+    single = {k: v for k, v in body.items() if k != "n"}
+
+    def trial(i: int) -> Trial | None:
+        pair = ev.exchange if i == 0 else ctx.send(body)
+        if i:
+            ev.related[f"n2_trial_{i}"] = pair
+        a, b = text_of(pair, 0), text_of(pair, 1)
+        if a is None or b is None:
+            return None
+        if a != b:
+            return Trial.REASSURING
+        alone = ctx.send(single)
+        ev.related[f"single_trial_{i}"] = alone
+        c = text_of(alone)
+        if c is None:
+            return None
+        return Trial.NEUTRAL if c == a else Trial.SUSPICIOUS
+
+    _sequential(ctx, ev, 0.5, trial)
+    return ev
 
 
 @scenario("stream", "valid", "multi_choice")
 def stream_n_two(ctx: Context) -> Evidence:
     """n 2 streamed: interleaved choices, each with its own role delta and finish chunk."""
-    return _one(ctx, RANDOM_WORDS, n=2, temperature=1, stream=True)
+    return _one(ctx, RANDOM_WORDS, "n", n=2, temperature=1, stream=True)
 
+
+@scenario("invalid", "n_limit")
+def n_above_limit(ctx: Context) -> Evidence:
+    """n 129, above OpenAI's maximum of 128: rejected with 400 naming n."""
+    body = ctx.body(GREETING, n=129, max_tokens=1)
+    return Evidence(ctx, body, ctx.send(body), data={"param": "n"})
+
+
+# --- structured output ---------------------------------------------------------------------------
 
 @scenario("chat", "valid", "json_mode")
 def json_object(ctx: Context) -> Evidence:
     """response_format json_object with a prompt that asks for JSON."""
-    return _one(ctx, JSON_PROMPT, max_tokens=64, response_format={"type": "json_object"})
+    return _one(ctx, JSON_PROMPT, "json_object", max_tokens=64, response_format={"type": "json_object"})
 
 
 @scenario("chat", "valid", "json_schema")
 def json_schema(ctx: Context) -> Evidence:
     """response_format json_schema (strict) with a small city schema."""
     fmt = {"type": "json_schema", "json_schema": {"name": "city", "schema": CITY_SCHEMA, "strict": True}}
-    ev = _one(ctx, JSON_PROMPT, max_tokens=64, response_format=fmt)
+    ev = _one(ctx, JSON_PROMPT, "json_schema", max_tokens=64, response_format=fmt)
     ev.data["schema"] = CITY_SCHEMA
     return ev
 
 
+# --- logprobs ------------------------------------------------------------------------------------
+
 @scenario("chat", "valid", "logprobs")
-def logprobs_top2(ctx: Context) -> Evidence:
-    """logprobs true with top_logprobs 2."""
-    return _one(ctx, COUNT_TO_12, max_tokens=8, logprobs=True, top_logprobs=2)
+def logprobs_top(ctx: Context) -> Evidence:
+    """logprobs true with top_logprobs 6 on a counting prompt."""
+    return _one(ctx, COUNT_TO_12, "logprobs", max_tokens=8, logprobs=True, top_logprobs=TOP_LOGPROBS)
 
 
 @scenario("stream", "valid", "logprobs")
 def stream_logprobs(ctx: Context) -> Evidence:
-    """logprobs true with top_logprobs 2, streamed."""
-    return _one(ctx, COUNT_TO_12, max_tokens=8, logprobs=True, top_logprobs=2, stream=True)
+    """logprobs true with top_logprobs 6, streamed."""
+    return _one(ctx, COUNT_TO_12, "logprobs", max_tokens=8, logprobs=True, top_logprobs=TOP_LOGPROBS, stream=True)
 
+
+# --- determinism and sampling ----------------------------------------------------------------------
 
 @scenario("repeatability", requests=2)
 def seed_repeat(ctx: Context) -> Evidence:
     """The same request with seed 1234 at temperature 0, twice."""
     body = ctx.body(RANDOM_WORDS, temperature=0, seed=1234)
-    first = ctx.send(body)
-    return Evidence(ctx, body, first, related={"repeat": ctx.send(body)})
+    ev = gate(Evidence(ctx, body, ctx.send(body)), "seed")
+    ev.related["repeat"] = ctx.send(body)
+    return ev
 
 
-@scenario("variation", requests=3)
+@scenario("seeded_sampling", requests=3)
+def seed_sampling(ctx: Context) -> Evidence:
+    """Seed 11 twice and seed 12 once, all at temperature 1: the same seed must reproduce the text."""
+    body = ctx.body(RANDOM_WORDS, temperature=1, seed=11)
+    ev = gate(Evidence(ctx, body, ctx.send(body)), "seed")
+    ev.related["same_seed"] = ctx.send(body)
+    ev.related["other_seed"] = ctx.send(dict(body, seed=12))
+    return ev
+
+
+@scenario("variation", requests=2)
 def temperature_variation(ctx: Context) -> Evidence:
-    """Three unseeded requests at temperature 1.5: sampled output should vary."""
-    body = ctx.body(RANDOM_WORDS, temperature=1.5)
-    first = ctx.send(body)
-    return Evidence(ctx, body, first, related={"second": ctx.send(body), "third": ctx.send(body)})
+    """A greedy answer (temperature 0), then samples at temperature 1.5 until one differs from it.
+    Each sample reproduces the greedy text with probability <= 1/2 when temperature is honoured,
+    so 7 reproductions in a row show it ignored at the 1 % false-alarm budget."""
+    greedy = ctx.body(RANDOM_WORDS, temperature=0)
+    ev = Evidence(ctx, greedy, ctx.send(greedy))
+    reference = text_of(ev.exchange)
+    hot = dict(greedy, temperature=1.5)
+
+    def trial(i: int) -> Trial | None:
+        sample = ctx.send(hot)
+        ev.related[f"sample_{i}"] = sample
+        text = text_of(sample)
+        if text is None or reference is None:
+            return None
+        return Trial.SUSPICIOUS if text == reference else Trial.REASSURING
+
+    _sequential(ctx, ev, P_GREEDY_REPEAT, trial)
+    return ev
+
+
+@scenario("nucleus", requests=2)
+def top_p_tiny(ctx: Context) -> Evidence:
+    """top_p 0.001 at temperature 1, twice: only the most likely token survives, so the texts agree."""
+    body = ctx.body(RANDOM_WORDS, temperature=1, top_p=0.001)
+    ev = Evidence(ctx, body, ctx.send(body))
+    ev.related["repeat"] = ctx.send(body)
+    return ev
 
 
 @scenario("equivalence", requests=2)
@@ -123,8 +256,21 @@ def unknown_parameter(ctx: Context) -> Evidence:
     return _one(ctx, GREETING, temperatur=0.5)
 
 
-@scenario("chat", "valid", "vendor_param", marks=("vendor",), requests=2)
+# --- the seed vendor's parameters ------------------------------------------------------------------
+
+@scenario("vendor_top_k", marks=("vendor",), requests=2)
 def vendor_top_k(ctx: Context) -> Evidence:
-    """The seed vendor's top_k 1 at temperature 1.5, twice: greedy sampling must give the same text."""
-    body = ctx.body(RANDOM_WORDS, temperature=1.5, top_k=1, repetition_penalty=1.1)
-    return Evidence(ctx, body, ctx.send(body), related={"repeat": ctx.send(body)})
+    """top_k 1 at temperature 1.5, twice: greedy sampling, so the texts agree (top_k honoured)."""
+    body = ctx.body(RANDOM_WORDS, temperature=1.5, top_k=1)
+    ev = gate(Evidence(ctx, body, ctx.send(body)), "vendor_params")
+    ev.related["repeat"] = ctx.send(body)
+    return ev
+
+
+@scenario("vendor_repetition", marks=("vendor",), requests=2)
+def vendor_repetition_penalty(ctx: Context) -> Evidence:
+    """A greedy answer repeating one word, then the same request with repetition_penalty 2."""
+    body = ctx.body(REPEAT_WORD, temperature=0, max_tokens=30, repetition_penalty=2)
+    ev = gate(Evidence(ctx, body, ctx.send(body)), "vendor_params")
+    ev.related["baseline"] = ctx.send({k: v for k, v in body.items() if k != "repetition_penalty"})
+    return ev

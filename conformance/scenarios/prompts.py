@@ -4,6 +4,10 @@ GREETING = "Reply with one short sentence greeting the reader."
 COUNT_TO_30 = "Count from 1 to 30, separated by single spaces. Output only the numbers."
 COUNT_TO_12 = "Count from 1 to 12, separated by single spaces. Output only the numbers."
 RANDOM_WORDS = "Write 8 random English words separated by spaces. Output only the words."
+# Needs ~240 tokens: long enough to expose a silent default cap, short enough to stay cheap.
+COUNT_TO_120 = "Count from 1 to 120, separated by single spaces. Output only the numbers."
+# A greedy answer that repeats one word: repetition_penalty has something visible to act on.
+REPEAT_WORD = "Write 20 words, each of them the word echo, separated by spaces. Output only the words."
 JSON_PROMPT = "Return a JSON object describing a city with keys name and population. Output JSON only."
 WEATHER_PROMPT = "What is the weather in Paris? Use the get_weather tool."
 PARALLEL_PROMPT = "Use get_weather and get_time for Paris, calling each tool in parallel."

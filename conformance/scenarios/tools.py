@@ -1,23 +1,29 @@
-"""Tool-calling requests: every tool_choice form, streamed deltas, parallel calls and a round trip."""
+"""Tool-calling requests: every tool_choice form, streamed deltas, parallel calls, a capped call,
+stream/non-stream equivalence and a round trip.  All need the ``tools`` capability (parallel
+calls also ``parallel_tool_calls``): a clean refusal of an unclaimed capability is a SKIP."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from ..capabilities import gate
 from ..engine import Skip
 from ..evidence import Evidence
 from ..suite import SUITE
 from ..target import Context
-from .prompts import GREETING, PARALLEL_PROMPT, TIME_TOOL, WEATHER_PROMPT, WEATHER_TOOL
+from .prompts import PARALLEL_PROMPT, TIME_TOOL, WEATHER_PROMPT, WEATHER_TOOL
 
 scenario = SUITE.scenario
 TOOLS = [WEATHER_TOOL, TIME_TOOL]
+NAMED = {"type": "function", "function": {"name": "get_time"}}
 
 
-def _call(ctx: Context, prompt: str, tool_choice: Any, **fields: Any) -> Evidence:
-    body = ctx.body(prompt, tools=TOOLS, tool_choice=tool_choice, max_tokens=64, **fields)
-    return Evidence(ctx, body, ctx.send(body), data={"tool_choice": tool_choice, "tools": TOOLS})
+def _call(ctx: Context, prompt: str, tool_choice: Any, capability: str = "tools", **fields: Any) -> Evidence:
+    fields.setdefault("max_tokens", 64)
+    body = ctx.body(prompt, tools=TOOLS, tool_choice=tool_choice, **fields)
+    ev = Evidence(ctx, body, ctx.send(body), data={"tool_choice": tool_choice, "tools": TOOLS})
+    return gate(ev, capability)
 
 
 @scenario("chat", "valid", "tool_call")
@@ -28,14 +34,14 @@ def tools_required(ctx: Context) -> Evidence:
 
 @scenario("chat", "valid", "tool_call")
 def tools_auto(ctx: Context) -> Evidence:
-    """tool_choice auto with a prompt that asks for the tool by name."""
+    """tool_choice auto with a prompt that asks for the tool by name (not calling is legal under auto)."""
     return _call(ctx, WEATHER_PROMPT, "auto")
 
 
 @scenario("chat", "valid", "tool_call")
 def tools_named(ctx: Context) -> Evidence:
     """A named tool_choice forcing get_time although the prompt talks about the weather."""
-    return _call(ctx, WEATHER_PROMPT, {"type": "function", "function": {"name": "get_time"}})
+    return _call(ctx, WEATHER_PROMPT, NAMED)
 
 
 @scenario("chat", "valid", "tool_none")
@@ -52,14 +58,29 @@ def stream_tools_required(ctx: Context) -> Evidence:
 
 @scenario("stream", "valid", "stream_tool_call", "parallel")
 def stream_tools_parallel(ctx: Context) -> Evidence:
-    """Two tools requested in parallel, streamed: distinct indices 0 and 1, distinct ids."""
-    return _call(ctx, PARALLEL_PROMPT, "required", stream=True, parallel_tool_calls=True)
+    """Both tools asked for in parallel under auto, streamed: distinct indices 0 and 1, distinct ids."""
+    return _call(ctx, PARALLEL_PROMPT, "auto", "parallel_tool_calls", stream=True, parallel_tool_calls=True)
 
 
 @scenario("chat", "valid", "tool_call", "parallel")
 def tools_parallel(ctx: Context) -> Evidence:
-    """Two tools requested in parallel, non-stream."""
-    return _call(ctx, PARALLEL_PROMPT, "required", parallel_tool_calls=True)
+    """Both tools asked for in parallel under auto, non-stream."""
+    return _call(ctx, PARALLEL_PROMPT, "auto", "parallel_tool_calls", parallel_tool_calls=True)
+
+
+@scenario("chat", "valid", "capped_tool")
+def tools_capped(ctx: Context) -> Evidence:
+    """tool_choice required with max_tokens 3: the call is cut by the cap, so finish_reason is "length"."""
+    return _call(ctx, WEATHER_PROMPT, "required", max_tokens=3)
+
+
+@scenario("equivalence", requests=2)
+def stream_equivalence_tools(ctx: Context) -> Evidence:
+    """A forced call at temperature 0 with a seed, sent non-stream and streamed with usage: same call, same finish."""
+    ev = _call(ctx, WEATHER_PROMPT, NAMED, temperature=0, seed=7)
+    streamed = dict(ev.request, stream=True, stream_options={"include_usage": True})  # type: ignore[arg-type]
+    ev.related["stream"] = ctx.send(streamed)
+    return ev
 
 
 @scenario("round_trip", requests=2)
@@ -78,4 +99,4 @@ def tool_round_trip(ctx: Context) -> Evidence:
         {"role": "tool", "tool_call_id": call_id, "content": json.dumps({"temperature_c": 18})},
     ]
     body = ctx.body(messages, tools=TOOLS, max_tokens=32)
-    return Evidence(ctx, body, ctx.send(body), related={"first_turn": first.exchange})
+    return Evidence(ctx, body, ctx.send(body), related={"first_turn": first.exchange}, data={"capability": "tools"})

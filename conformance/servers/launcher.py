@@ -64,7 +64,8 @@ class ReferenceServer:
         return cmd + list(self.extra_args)
 
     def start(self) -> ReferenceServer:
-        """Spawn the server and wait (<= 15 s) for its ``READY <url>`` line; RuntimeError on failure."""
+        """Spawn the server and wait (<= 15 s) for its ``READY <url>`` line; RuntimeError on failure.
+        Interrupted while waiting, it stops the child before re-raising."""
         if self._process is not None:
             return self
         self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8")
@@ -77,6 +78,9 @@ class ReferenceServer:
             line = lines.get(timeout=_READY_TIMEOUT_S)
         except queue.Empty:
             line = ""
+        except BaseException:  # Ctrl-C/SIGTERM while waiting: __exit__ will not run, so stop it here
+            self.stop()
+            raise
         if not line.startswith("READY "):
             tail = self._stderr_tail()
             self.stop()
@@ -95,6 +99,9 @@ class ReferenceServer:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+                except BaseException:  # interrupted again while waiting: never leave the child behind
+                    process.kill()
+                    raise
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None

@@ -78,7 +78,7 @@ def finish_only_last_choice(chunks: Chunks, ctx: Context) -> Chunks:
             if not any(c["finish_reason"] is not None and c["index"] != last for c in chunk.get("choices") or ())]
 
 
-@defect("tool-finish-stop-stream", Stage.CHUNKS, clause="SSE-10", verdict="FAIL", deviations=("D24",), collateral=("FIN-03",),
+@defect("tool-finish-stop-stream", Stage.CHUNKS, clause="SSE-10", verdict="FAIL", deviations=("D24",), collateral=("FIN-03", "SSE-18"),
         summary="A stream with tool calls ends with finish_reason 'stop' (Gemini compat, streaming only)")
 def tool_finish_stop_stream(chunks: Chunks, ctx: Context) -> Chunks:
     for choice in choices(chunks):
@@ -87,7 +87,7 @@ def tool_finish_stop_stream(chunks: Chunks, ctx: Context) -> Chunks:
     return chunks
 
 
-@defect("tool-finish-stop", Stage.BODY, clause="FIN-03", verdict="FAIL", deviations=("D24",),
+@defect("tool-finish-stop", Stage.BODY, clause="FIN-03", verdict="FAIL", deviations=("D24",), collateral=("SSE-18",),
         summary="A non-stream answer with tool calls has finish_reason 'stop'")
 def tool_finish_stop(body: Body, ctx: Context) -> Body:
     for choice in body["choices"]:
@@ -140,7 +140,7 @@ def finish_with_last_token(chunks: Chunks, ctx: Context) -> Chunks:
     return chunks
 
 
-@defect("finish-tool-calls-without-calls", Stage.COMPLETION, clause="FIN-05", verdict="FAIL", deviations=("D41",),
+@defect("finish-tool-calls-without-calls", Stage.COMPLETION, clause="FIN-05", verdict="FAIL", deviations=("D41",), collateral=("FIN-02",),
         summary="finish_reason is hard-coded 'tool_calls' whenever tools are offered, even for a text answer")
 def finish_tool_calls_without_calls(completion: Completion, ctx: Context) -> Completion:
     if ctx.request is not None and ctx.request.tools:

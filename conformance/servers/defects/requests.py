@@ -133,7 +133,7 @@ def accept_params_without_prerequisite(payload: Body, ctx: Context) -> Body:
     return payload
 
 
-@defect("reject-max-completion-tokens", Stage.REQUEST, clause="PAR-02", verdict="FAIL", deviations=("D47",), collateral=("REQ-01", "ERR-04"),
+@defect("reject-max-completion-tokens", Stage.REQUEST, clause="PAR-02", verdict="FAIL", deviations=("D47",), collateral=("REQ-01",),
         summary="max_completion_tokens is rejected with 400 ('extra_forbidden')")
 def reject_max_completion_tokens(payload: Body, ctx: Context) -> Body:
     if "max_completion_tokens" in payload:

@@ -44,7 +44,7 @@ def _is_json_schema(payload: Body) -> bool:
     return isinstance(response_format, dict) and response_format.get("type") == "json_schema"
 
 
-@defect("n-ignored", Stage.REQUEST, clause="CHO-01", verdict="FAIL", deviations=("D50",), collateral=("PAR-04", "SSE-12", "FIN-02"),
+@defect("n-ignored", Stage.REQUEST, clause="CHO-01", verdict="FAIL", deviations=("D50",), collateral=("PAR-04", "SSE-12"),
         summary="n is ignored: always one choice")
 def n_ignored(payload: Body, ctx: Context) -> Body:
     return _without(payload, "n")
@@ -60,7 +60,7 @@ def n_choices_identical(completion: Completion, ctx: Context) -> Completion:
     return completion
 
 
-@defect("choice-indices-wrong", Stage.COMPLETION, clause="CHO-02", verdict="FAIL", deviations=("D50",), collateral=("SSE-12", "CHO-01", "SSE-06", "SSE-07", "SSE-18"),
+@defect("choice-indices-wrong", Stage.COMPLETION, clause="CHO-02", verdict="FAIL", deviations=("D50",), collateral=("SSE-12", "CHO-01", "SSE-06", "SSE-07"),
         summary="Every choice carries index 0")
 def choice_indices_wrong(completion: Completion, ctx: Context) -> Completion:
     for choice in completion.choices:

@@ -58,7 +58,7 @@ def tool_delta_without_index(chunks: Chunks, ctx: Context) -> Chunks:
 
 
 @defect("tool-delta-first-without-id", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D35",),
-        collateral=("TOOL-05", "TOOL-07", "SSE-18"),
+        collateral=("TOOL-05", "TOOL-07"),
         summary="The first tool-call delta of each index has no 'id'")
 def tool_delta_first_without_id(chunks: Chunks, ctx: Context) -> Chunks:
     for delta in tool_deltas(chunks):
@@ -90,7 +90,7 @@ def tool_delta_name_repeated_empty(chunks: Chunks, ctx: Context) -> Chunks:
     return chunks
 
 
-@defect("tool-delta-arguments-object", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D36",), collateral=("TOOL-04", "SDK-03"),
+@defect("tool-delta-arguments-object", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D36",), collateral=("TOOL-04", "SDK-03", "SSE-18"),
         summary="Streamed tool calls carry arguments as one JSON object instead of string fragments")
 def tool_delta_arguments_object(chunks: Chunks, ctx: Context) -> Chunks:
     full: dict[tuple[int, int], str] = {}
@@ -112,7 +112,7 @@ def tool_delta_arguments_object(chunks: Chunks, ctx: Context) -> Chunks:
     return kept
 
 
-@defect("tool-args-duplicated-at-end", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D37",), collateral=("TOOL-04", "SDK-03"),
+@defect("tool-args-duplicated-at-end", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D37",), collateral=("TOOL-04", "SDK-03", "SSE-18"),
         summary="After the fragments, the whole arguments object is sent again (vLLM xlam flush)")
 def tool_args_duplicated_at_end(chunks: Chunks, ctx: Context) -> Chunks:
     out: Chunks = []
@@ -134,7 +134,7 @@ def tool_args_duplicated_at_end(chunks: Chunks, ctx: Context) -> Chunks:
     return out
 
 
-@defect("tool-args-truncated", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D37",), collateral=("TOOL-04", "SDK-03"),
+@defect("tool-args-truncated", Stage.CHUNKS, clause="SSE-09", verdict="FAIL", deviations=("D37",), collateral=("TOOL-04", "SDK-03", "SSE-18"),
         summary="The last argument fragment of each tool call is lost, so the fragments are not valid JSON")
 def tool_args_truncated(chunks: Chunks, ctx: Context) -> Chunks:
     last: dict[tuple[int, int], int] = {}
@@ -155,7 +155,7 @@ def parallel_tool_call_indices_collide(chunks: Chunks, ctx: Context) -> Chunks:
     return chunks
 
 
-@defect("stream-tool-calls-dropped", Stage.CHUNKS, clause="TOOL-01", verdict="FAIL", deviations=("D38",), collateral=("FIN-05", "SSE-10"),
+@defect("stream-tool-calls-dropped", Stage.CHUNKS, clause="TOOL-01", verdict="FAIL", deviations=("D38",), collateral=("FIN-05", "SSE-10", "SSE-18"),
         summary="A streaming filter drops every tool-call delta; only role and finish chunks remain")
 def stream_tool_calls_dropped(chunks: Chunks, ctx: Context) -> Chunks:
     kept = []
@@ -176,11 +176,14 @@ def stream_tool_calls_dropped(chunks: Chunks, ctx: Context) -> Chunks:
 def tool_arguments_object(body: Body, ctx: Context) -> Body:
     for choice in body["choices"]:
         for call in choice["message"].get("tool_calls") or ():
-            call["function"]["arguments"] = json.loads(call["function"]["arguments"])
+            try:
+                call["function"]["arguments"] = json.loads(call["function"]["arguments"])
+            except ValueError:
+                continue  # a call cut by the token cap has no object to parse: its text stays as it is
     return body
 
 
-@defect("tool-call-as-text", Stage.COMPLETION, clause="TOOL-01", verdict="FAIL", deviations=("D38",), collateral=("FIN-03", "TOOL-03", "TOOL-07"),
+@defect("tool-call-as-text", Stage.COMPLETION, clause="TOOL-01", verdict="FAIL", deviations=("D38",), collateral=("FIN-03", "TOOL-03"),
         summary="Tool calls come back as JSON text in content, with no tool_calls and finish_reason 'stop'")
 def tool_call_as_text(completion: Completion, ctx: Context) -> Completion:
     for choice in completion.choices:
@@ -261,7 +264,7 @@ def tool_choice_none_ignored(payload: Body, ctx: Context) -> Body:
     return payload
 
 
-@defect("tool-choice-required-ignored", Stage.REQUEST, clause="TOOL-01", verdict="FAIL", deviations=("D45",), collateral=("TOOL-07",),
+@defect("tool-choice-required-ignored", Stage.REQUEST, clause="TOOL-01", verdict="FAIL", deviations=("D45",),
         summary="tool_choice 'required' is ignored: the model answers in text")
 def tool_choice_required_ignored(payload: Body, ctx: Context) -> Body:
     if payload.get("tool_choice") == "required" and validates(payload):
@@ -288,7 +291,7 @@ def reject_named_tool_choice(payload: Body, ctx: Context) -> Body:
     return payload
 
 
-@defect("reject-tool-choice-required", Stage.REQUEST, clause="TOOL-01", verdict="FAIL", deviations=("D44",), collateral=("REQ-01", "TOOL-07"),
+@defect("reject-tool-choice-required", Stage.REQUEST, clause="TOOL-01", verdict="FAIL", deviations=("D44",), collateral=("REQ-01",),
         summary="tool_choice 'required' is rejected with 400")
 def reject_tool_choice_required(payload: Body, ctx: Context) -> Body:
     if payload.get("tool_choice") == "required":

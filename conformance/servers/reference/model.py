@@ -42,8 +42,9 @@ from .validation import ChatRequest, message_text, prompt_tokens
 MAX_OUTPUT_TOKENS = 4096
 LONG_TOKENS = 300
 _LOGIT_SPREAD = 4.0
-_COUNT_RE = re.compile(r"count from (-?\d+) to (-?\d+)")
-_WORDS_RE = re.compile(r"\b(?:write|say)\s+(?:exactly\s+)?(\d+)\s+words?\b")
+# Bounded digit runs: int() refuses 4300+ digits, and no prompt needs more than nine.
+_COUNT_RE = re.compile(r"count from (-?\d{1,9}) to (-?\d{1,9})\b")
+_WORDS_RE = re.compile(r"\b(?:write|say)\s+(?:exactly\s+)?(\d{1,9})\s+words?\b")
 _QUOTED_RE = re.compile(r"\"([^\"]+)\"|(?<!\w)'([^']+)'(?!\w)")
 _PARALLEL_RE = re.compile(r"in parallel|\beach\b")
 _ALNUM = string.ascii_letters + string.digits

@@ -13,6 +13,12 @@ import math
 from typing import Any
 
 _MAX_DEPTH = 12
+# Caps that keep a hostile schema (minItems: 1e9, minLength: 1e9, wide nesting) from exhausting
+# memory or time: past them the instance is cut short (and may then violate the schema).
+_MAX_NODES = 2000
+_MAX_ITEMS = 100
+_MAX_STRING = 4096
+_KINDS = frozenset({"object", "array", "string", "number", "integer", "boolean", "null"})
 
 
 def instance(schema: Any, word: str = "value") -> Any:
@@ -24,6 +30,7 @@ class _Generator:
     def __init__(self, root: dict[str, Any], word: str) -> None:
         self.root = root
         self.word = word
+        self.nodes = 0
 
     def resolve(self, schema: dict[str, Any]) -> dict[str, Any]:
         ref = schema.get("$ref")
@@ -38,7 +45,8 @@ class _Generator:
         if not isinstance(schema, dict):
             return {}
         schema = self.resolve(schema)
-        if depth > _MAX_DEPTH:
+        self.nodes += 1
+        if depth > _MAX_DEPTH or self.nodes > _MAX_NODES:
             return None
         if "const" in schema:
             return schema["const"]
@@ -54,7 +62,7 @@ class _Generator:
             kind = next((k for k in kind if k != "null"), "null") if kind else None
         if kind is None:
             kind = "object" if "properties" in schema else "array" if "items" in schema else "object"
-        return getattr(self, f"_{kind}", self._object)(schema, depth)
+        return getattr(self, f"_{kind}")(schema, depth) if isinstance(kind, str) and kind in _KINDS else self._object(schema, depth)
 
     def _all_of(self, schema: dict[str, Any], depth: int) -> Any:
         parts = [self.make(part, depth + 1) for part in schema["allOf"]]
@@ -68,14 +76,16 @@ class _Generator:
     def _object(self, schema: dict[str, Any], depth: int) -> dict[str, Any]:
         properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
         value = {name: self.make(sub, depth + 1) for name, sub in properties.items()}
-        for name in schema.get("required") or ():
-            if name not in value:
+        required = schema.get("required")
+        for name in required if isinstance(required, list) else ():
+            if isinstance(name, str) and name not in value:
                 value[name] = self.word
         return value
 
     def _array(self, schema: dict[str, Any], depth: int) -> list[Any]:
-        prefix = [self.make(sub, depth + 1) for sub in schema.get("prefixItems") or ()]
-        count = max(int(schema.get("minItems", 1) or 0), len(prefix))
+        prefix_items = schema.get("prefixItems")
+        prefix = [self.make(sub, depth + 1) for sub in (prefix_items if isinstance(prefix_items, list) else ())[:_MAX_ITEMS]]
+        count = max(min(_count(schema.get("minItems", 1)), _MAX_ITEMS), len(prefix))
         maximum = schema.get("maxItems")
         if isinstance(maximum, int):
             count = min(count, maximum)
@@ -83,10 +93,7 @@ class _Generator:
         return (prefix + [self.make(items, depth + 1) for _ in range(count - len(prefix))])[:count]
 
     def _string(self, schema: dict[str, Any], depth: int) -> str:
-        text = self.word
-        minimum = int(schema.get("minLength", 0) or 0)
-        while len(text) < minimum:
-            text += "x"
+        text = self.word.ljust(min(_count(schema.get("minLength", 0)), _MAX_STRING), "x")
         maximum = schema.get("maxLength")
         return text[:maximum] if isinstance(maximum, int) else text
 
@@ -103,8 +110,24 @@ class _Generator:
         return None
 
 
+def _count(value: Any) -> int:
+    """A schema's count keyword (minItems, minLength) as a non-negative int; nonsense counts as 0."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return 0
+    return max(0, int(value))
+
+
 def _in_bounds(schema: dict[str, Any], *, integer: bool) -> float | int:
-    """1 if allowed, otherwise the smallest allowed value (a multiple of ``multipleOf`` when given)."""
+    """1 if allowed, otherwise the smallest allowed value (a multiple of ``multipleOf`` when given);
+    0 when the bounds are beyond what a float can hold (no finite instance can be computed)."""
+    try:
+        value = _bounded(schema, integer=integer)
+    except (OverflowError, ValueError):
+        return 0
+    return value if math.isfinite(value) else 0
+
+
+def _bounded(schema: dict[str, Any], *, integer: bool) -> float | int:
     low = -math.inf
     high = math.inf
     if isinstance(schema.get("minimum"), (int, float)):
