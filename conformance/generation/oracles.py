@@ -359,8 +359,8 @@ def _top_level(path: str, message: str) -> str | None:
 def semantic_problems(body: Body) -> list[tuple[str, str]]:
     """Rules the schema cannot express, as (param, reason): tool messages answer an earlier
     tool call id; an assistant's tool_calls array is not empty; a named tool_choice (or
-    allowed_tools entry) names a declared function tool; an assistant content array is text
-    parts or exactly one refusal part."""
+    allowed_tools entry) names a declared function tool.  (Whether an assistant content array may
+    mix text and refusal parts is left open: the OpenAPI schema allows it, the prose does not.)"""
     problems: list[tuple[str, str]] = []
     seen_ids: set[str] = set()
     for i, message in enumerate(_list(body.get("messages"))):
@@ -375,11 +375,6 @@ def semantic_problems(body: Body) -> list[tuple[str, str]]:
         if message.get("role") == "assistant" and message.get("tool_calls") == []:
             # api.openai.com: "Invalid 'messages[1].tool_calls': empty array. Expected an array with minimum length 1"
             problems.append(("messages", f"messages[{i}].tool_calls is an empty array"))
-        content = message.get("content")
-        if message.get("role") == "assistant" and isinstance(content, list):
-            kinds = [p.get("type") for p in content if isinstance(p, dict)]
-            if "refusal" in kinds and kinds != ["refusal"]:
-                problems.append(("messages", f"messages[{i}].content mixes a refusal part with other parts"))
     declared = {t["function"]["name"] for t in _list(body.get("tools"))
                 if isinstance(t, dict) and t.get("type") == "function" and isinstance(t.get("function"), dict)
                 and isinstance(t["function"].get("name"), str)}

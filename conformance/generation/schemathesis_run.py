@@ -184,7 +184,10 @@ def make_probe(ctx: Context, *, strict: bool, vendor: bool) -> Callable[[Case], 
     def probe(case: Case) -> Observation:
         request = case_request(case)
         exchange = ctx.send(request.body, headers=request.headers or None)
-        expectation = oracles.classify(request.body, strict=strict, vendor=vendor)
+        sent_as_json = not any(k.lower() == "content-type" for k in request.headers)
+        # A body sent under another media type is refused for that reason alone: no parameter to name.
+        expectation = (oracles.classify(request.body, strict=strict, vendor=vendor) if sent_as_json
+                       else oracles.Expectation("invalid", (), "the body is not sent as application/json"))
         found = oracles.judge(expectation, request.body, exchange, strict=strict, vendor=vendor)
         if exchange.status is None:
             return Observation(request.body, exchange, found)

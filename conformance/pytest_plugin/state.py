@@ -1,0 +1,265 @@
+"""One conformance run inside one pytest process: options, target, lazy shard execution, report.
+
+Items never re-implement checks: the first item of a shard runs the engine
+(``session.execute``) once for all scenarios of that shard, and every item then reports its own
+``Result``.  Without xdist there is one shard (the whole selection, run concurrently as the CLI
+does).  Under xdist each worker runs only the shards it was given, exports its results through
+``workeroutput``, and the controller merges them into one report written exactly like the CLI's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import secrets
+import shlex
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..engine import CheckSpec, Result, ScenarioSpec, Verdict
+from ..profiles import PROFILES, get_profile
+from ..session import EMBEDDED_MODEL, RunConfig, RunReport, TargetUnreachable, execute, resolve_target, select
+from ..suite import load_suite
+from ..target import Target
+from ..wire.client import Limits
+from ..wire.redact import Redactor
+from .shards import parse_shard, partition
+
+Pair = tuple[CheckSpec, ScenarioSpec]
+
+
+@dataclass(frozen=True)
+class PluginOptions:
+    """The plugin's command-line options, validated."""
+
+    target_url: str | None
+    model: str
+    api_key_env: str
+    auth_header: str
+    bearer: bool
+    profile: str
+    defects: tuple[str, ...]
+    concurrency: int
+    seed: int
+    max_requests: int | None
+    limits: Limits
+    reports_dir: Path
+    shard: tuple[int, int] | None
+
+    @classmethod
+    def from_config(cls, config: pytest.Config) -> PluginOptions:
+        """Read and check the options; a pytest.UsageError names what is wrong."""
+        opt = config.getoption
+        url: str | None = opt("conformance_target_url")
+        model: str | None = opt("conformance_target_model")
+        if url and not model:
+            raise pytest.UsageError("--target-model is required with --target-url")
+        if url and opt("conformance_defects"):
+            raise pytest.UsageError("--conformance-defect applies to the embedded reference server only")
+        if opt("conformance_profile") not in PROFILES:
+            raise pytest.UsageError(f"--conformance-profile: choose one of {', '.join(PROFILES)}")
+        try:
+            shard = parse_shard(opt("conformance_shard")) if opt("conformance_shard") else None
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
+        reports = Path(opt("conformance_reports_dir"))
+        return cls(
+            target_url=url, model=model or EMBEDDED_MODEL, api_key_env=opt("conformance_api_key_env"),
+            auth_header=opt("conformance_auth_header"), bearer=not opt("conformance_no_bearer"),
+            profile=opt("conformance_profile"), defects=tuple(opt("conformance_defects")),
+            concurrency=opt("conformance_concurrency"), seed=opt("conformance_seed"),
+            max_requests=opt("conformance_max_requests"),
+            limits=Limits(read_timeout=opt("conformance_read_timeout"), total_timeout=opt("conformance_timeout")),
+            reports_dir=reports if reports.is_absolute() else config.invocation_params.dir / reports, shard=shard,
+        )
+
+
+class RunState:
+    """Everything the plugin knows in this process (controller, worker or plain pytest)."""
+
+    def __init__(self, config: pytest.Config, options: PluginOptions) -> None:
+        self.config = config
+        self.options = options
+        self.profile = get_profile(options.profile)
+        workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+        self.is_worker = workerinput is not None
+        self.workers = int(workerinput["workercount"]) if workerinput else 1
+        # Set by the controller for its workers: the shared embedded server, whether shards are kept whole.
+        self.shared: dict[str, Any] = dict(workerinput.get("conformance", {})) if workerinput else {}
+        self.embedded = options.target_url is None
+        self.command = self.shared.get("command") or ["pytest", *config.invocation_params.args]
+        self._server: Any = None  # ReferenceServer, started lazily when this process needs it
+        self._api_key: str | None = self.shared.get("api_key")
+        self._lock = threading.Lock()
+        self.selected: dict[str, Pair] = {}
+        self.shard_of: dict[str, int] = {}
+        self._outcome: dict[int, str | None] = {}  # shard -> None (ran) or why it could not run
+        self.results: dict[str, Result] = {}
+        self.runs: list[dict[str, Any]] = []
+        self.run_dir: Path | None = None
+        self.status: str | None = None
+
+    # --- selection ---------------------------------------------------------------------------
+
+    def pairs(self) -> list[Pair]:
+        """Every (check, scenario) the profile selects, ordered by clause, check, scenario."""
+        checks, scenarios = select(self.profile, RunConfig(profile=self.options.profile))
+        pairs = [(c, s) for c in checks for s in scenarios if c.applies_to(s)]
+        return sorted(pairs, key=lambda p: (p[0].rule.id, p[0].name, p[1].name))
+
+    def weights(self) -> dict[str, int]:
+        return {name: spec.requests for name, spec in load_suite().scenarios.items()}
+
+    def outside_host_shard(self, scenarios: set[str]) -> set[str]:
+        """With --conformance-shard K/N: the scenarios that belong to other hosts' shards."""
+        if self.options.shard is None:
+            return set()
+        mine, count = self.options.shard
+        shard_of = partition(scenarios, self.weights(), count)
+        return {s for s in scenarios if shard_of[s] != mine}
+
+    def collected(self, pairs: list[Pair]) -> None:
+        """Record the items that will run (after -k/-m/--lf) and split their scenarios into shards."""
+        self.selected = {f"{c.name}[{s.name}]": (c, s) for c, s in pairs}
+        names = {s.name for _, s in pairs}
+        if not self.is_worker or self.shared.get("sharded"):
+            self.shard_of = partition(names, self.weights(), self.workers)
+        else:  # items of one scenario may reach several workers: the smallest unit is one scenario
+            self.shard_of = {name: i for i, name in enumerate(sorted(names))}
+
+    # --- target ------------------------------------------------------------------------------
+
+    def target_url(self) -> str:
+        if self.options.target_url:
+            return self.options.target_url
+        if "url" in self.shared:
+            return str(self.shared["url"])
+        with self._lock:
+            if self._server is None:
+                from ..servers.launcher import ReferenceServer
+
+                self._api_key = f"sk-embedded-{secrets.token_hex(12)}"
+                self._server = ReferenceServer(api_key=self._api_key).start()
+        return self._server.url_for(*self.options.defects)
+
+    def shared_for_workers(self, sharded: bool) -> dict[str, Any]:
+        """What the controller sends each worker: one embedded server for all, and whether shards stay whole."""
+        out: dict[str, Any] = {"sharded": sharded, "command": self.command}
+        if self.embedded:
+            out["url"] = self.target_url()
+            out["api_key"] = self._api_key
+        return out
+
+    def run_config(self, scenarios: tuple[str, ...] = ()) -> RunConfig:
+        o = self.options
+        return RunConfig(
+            base_url=self.target_url(), model=o.model, api_key_env=o.api_key_env, api_key=self._api_key,
+            auth_header=o.auth_header, auth_scheme="Bearer" if o.bearer else None, profile=o.profile,
+            concurrency=o.concurrency, seed=o.seed, max_requests=self._requests_left(),
+            limits=o.limits, scenarios=scenarios, command=self.command,
+        )
+
+    def _requests_left(self) -> int | None:
+        """--conformance-max-requests is for the whole run: each xdist worker gets an equal part of it."""
+        if self.options.max_requests is None:
+            return None
+        share = self.options.max_requests // self.workers
+        return max(1, share - sum(run["requests"] for run in self.runs))
+
+    def target(self) -> Target:
+        """The target as the fixtures expose it (the embedded server is started if needed)."""
+        with resolve_target(self.run_config()) as target:
+            return dataclasses.replace(target, embedded=self.embedded)
+
+    def close(self) -> None:
+        """Stop the embedded server if this process started it."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+
+    # --- execution ---------------------------------------------------------------------------
+
+    def result_for(self, key: str) -> Result | None:
+        """The engine's result for one item, running the item's shard first if this process has not yet."""
+        shard = self.shard_of[self.selected[key][1].name]
+        if shard not in self._outcome:
+            self._outcome[shard] = self._run_shard(shard)
+        problem = self._outcome[shard]
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
+        return self.results.get(key)
+
+    def _run_shard(self, shard: int) -> str | None:
+        scenarios = tuple(sorted(name for name, s in self.shard_of.items() if s == shard))
+        try:
+            report = execute(self.run_config(scenarios))
+        except TargetUnreachable as exc:
+            return f"target unreachable: {exc}"
+        except (ValueError, RuntimeError) as exc:
+            return f"the conformance run could not start: {exc}"
+        self.results.update((r.key, r) for r in report.results if r.key in self.selected)
+        self.runs.append(_run_meta(report, self.embedded))
+        return None
+
+    def interrupted(self) -> bool:
+        """Whether a shard run in this process was interrupted (a missing result then means 'not run')."""
+        return any(run["interrupted"] for run in self.runs)
+
+    # --- merge and report --------------------------------------------------------------------
+
+    def export(self) -> str:
+        """This worker's results and run records, as JSON for xdist's workeroutput."""
+        return json.dumps({"results": [r.to_dict() for r in self.results.values()], "runs": self.runs}, default=str)
+
+    def absorb(self, payload: str) -> None:
+        """Merge one worker's export (controller side)."""
+        data = json.loads(payload)
+        for item in data["results"]:
+            result = _result_from_dict(item)
+            self.results[result.key] = result
+        self.runs.extend(data["runs"])
+
+    def write_report(self, interrupted: bool) -> None:
+        """Write reports/<run-id>/ exactly as `conformance run` does, when any shard ran."""
+        if not self.runs:
+            return
+        from ..commands.run import write_outputs
+        from ..reports import json_report
+
+        report = self._merged(interrupted)
+        document = json_report.build(report)
+        self.run_dir = write_outputs(report, self.options.reports_dir, document)
+        self.status = document["summary"]["status"]
+
+    def _merged(self, interrupted: bool) -> RunReport:
+        started = min(r["started_at"] for r in self.runs)
+        provenance = dict(self.runs[0]["provenance"])
+        redactor = Redactor([k for k in (self._api_key, os.environ.get(self.options.api_key_env)) if k])
+        provenance["command"] = redactor.text(shlex.join(self.command))
+        provenance["front_end"] = "pytest"
+        run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-" + uuid.uuid4().hex[:6]
+        target = Target(provenance["target_url"], provenance["model"], embedded=self.embedded)
+        return RunReport(
+            run_id, self.profile, target, list(self.results.values()), started,
+            max(r["finished_at"] for r in self.runs), interrupted or any(r["interrupted"] for r in self.runs),
+            sum(r["requests"] for r in self.runs), sum(r["tokens"] for r in self.runs), provenance, redactor,
+        )
+
+
+def _run_meta(report: RunReport, embedded: bool) -> dict[str, Any]:
+    provenance = dict(report.provenance, embedded_server=embedded)
+    return {"started_at": report.started_at, "finished_at": report.finished_at, "interrupted": report.interrupted,
+            "requests": report.requests, "tokens": report.tokens, "provenance": provenance}
+
+
+def _result_from_dict(data: dict[str, Any]) -> Result:
+    values = {f.name: data[f.name] for f in dataclasses.fields(Result) if f.name in data}
+    values["verdict"] = Verdict(data["verdict"])
+    return Result(**values)
