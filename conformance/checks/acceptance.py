@@ -61,19 +61,18 @@ def message_orders_accepted(ev: Evidence) -> Outcome:
     return passed()
 
 
+def _accepted(ev: Evidence) -> Outcome:
+    refused = _refusal(ev.exchange)
+    return fail("HTTP 200", refused) if refused else passed()
+
+
 @check("REQ-05", on="boundaries")
 def boundary_values_accepted(ev: Evidence) -> Outcome:
     """Every documented parameter at its boundary value (temperature 0 and 2, top_p 0 and 1, penalties ±2, top_logprobs 20) is accepted."""
-    refused = _refusal(ev.exchange)
-    if refused:
-        return fail("HTTP 200", refused)
-    return passed()
+    return _accepted(ev)
 
 
 @check("REQ-07", on="stream_options")
 def stream_options_accepted(ev: Evidence) -> Outcome:
     """stream_options {include_usage: true} with stream true is accepted."""
-    refused = _refusal(ev.exchange)
-    if refused:
-        return fail("HTTP 200", refused)
-    return passed()
+    return _accepted(ev)

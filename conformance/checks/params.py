@@ -33,7 +33,7 @@ def _cap(ev: Evidence) -> tuple[str, int]:
 
 def _completion(ev: Evidence) -> tuple[str, int | None, object]:
     """Text, completion_tokens and finish_reason of choice 0, from a body or a stream."""
-    if ev.exchange.events is not None:
+    if ev.streamed:
         stream = ev.stream
         usage = stream.final_usage() or {}
         acc = stream.choices.get(0)
@@ -134,7 +134,7 @@ def stop_sequences_honoured(ev: Evidence) -> Outcome:
 @check("PAR-04", on="multi_choice")
 def n_choices_complete(ev: Evidence) -> Outcome:
     """n = 2 returns two complete choices, each with text and a finish_reason, and at temperature 1 they are independent samples, not copies (sign test at the false-alarm budget)."""
-    if ev.exchange.events is not None:
+    if ev.streamed:
         raise NotApplicable  # SSE-12 judges streams
     refused = refusal(ev, "PAR-04")
     if refused:
@@ -143,7 +143,7 @@ def n_choices_complete(ev: Evidence) -> Outcome:
     choices = ev.choices()
     if len(choices) != n:
         return fail(f"{n} choices", f"{len(choices)} choice(s)")
-    empty = [c.get("index") for c in choices if not (c.get("message") or {}).get("content")]
+    empty = [c.get("index") for i, c in enumerate(choices) if not ev.content(i)]
     if empty:
         return fail("text in every choice", f"empty choices {empty}")
     sampling = ev.data.get("sampling", {})
@@ -193,7 +193,7 @@ def json_schema_mode(ev: Evidence) -> Outcome:
 @check("PAR-07", on="logprobs")
 def logprobs_content(ev: Evidence) -> Outcome:
     """logprobs:true returns one entry per token with logprob <= 0, and the tokens concatenate to the content."""
-    if ev.exchange.events is not None:
+    if ev.streamed:
         raise NotApplicable  # SSE-16 judges streams
     refused = refusal(ev, "PAR-07")
     if refused:
@@ -218,7 +218,7 @@ def top_logprobs_count(ev: Evidence) -> Outcome:
     k = req(ev, "top_logprobs")
     if not isinstance(k, int):
         raise NotApplicable
-    if ev.exchange.events is not None:
+    if ev.streamed:
         acc = ev.stream.choices.get(0)
         entries = acc.logprob_tokens if acc else []
     else:

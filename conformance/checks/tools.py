@@ -40,10 +40,6 @@ def _schema_for(ev: Evidence, name: str | None) -> dict[str, Any] | None:
     return None
 
 
-def _streamed(ev: Evidence) -> bool:
-    return ev.exchange.events is not None
-
-
 @check("TOOL-01", on=("tool_call", "stream_tool_call"))
 def required_calls_a_tool(ev: Evidence) -> Outcome:
     """tool_choice "required" yields at least one tool call (streamed: tool-call deltas, not the call serialised as text)."""
@@ -52,7 +48,7 @@ def required_calls_a_tool(ev: Evidence) -> Outcome:
     refused = refusal(ev, "TOOL-01")
     if refused:
         return refused
-    if _streamed(ev):
+    if ev.streamed:
         acc = ev.stream.choices.get(0)
         if acc is None:
             raise Skip("the stream carries no choice; judged by SSE-17")
@@ -151,7 +147,7 @@ def parallel_calls_distinct(ev: Evidence) -> Outcome:
     refused = refusal(ev, "TOOL-07")
     if refused:
         return refused
-    if _streamed(ev):
+    if ev.streamed:
         acc = ev.stream.choices.get(0)
         indices = sorted(acc.tool_calls) if acc else []
         openings = _openings(ev)
@@ -292,7 +288,7 @@ def stream_tool_finish(ev: Evidence) -> Outcome:
 
 
 def _arguments(ev: Evidence) -> list[tuple[str | None, Any]]:
-    if _streamed(ev):
+    if ev.streamed:
         acc = ev.stream.choices.get(0)
         if acc is None or not acc.tool_calls:
             raise Skip("no tool-call deltas; judged by TOOL-01")
@@ -322,14 +318,14 @@ def _openings(ev: Evidence) -> list[Any]:
 
 
 def _ids(ev: Evidence) -> list[Any]:
-    if _streamed(ev):
+    if ev.streamed:
         acc = ev.stream.choices.get(0)
         return [t.id for t in acc.tool_calls.values()] if acc else []
     return [c.get("id") for c in _calls(ev)]
 
 
 def _finish_and_called(ev: Evidence) -> tuple[Any, bool]:
-    if _streamed(ev):
+    if ev.streamed:
         acc = ev.stream.choices.get(0)
         if acc is None:
             return None, False
