@@ -135,7 +135,7 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
             client = RawClient(
                 target.base_url, api_key=target.api_key, auth_header=target.auth_header, auth_scheme=target.auth_scheme,
                 extra_headers=dict(config.headers), secret_headers=config.secret_headers, secrets=target.secrets,
-                limits=config.limits, budget=budget, stall_limit=stall_limit(config.concurrency),
+                limits=config.limits, budget=budget, stall_limit=stall_limit(config.concurrency), key_env=config.api_key_env,
             )
             redactor = client.redactor
             with client:

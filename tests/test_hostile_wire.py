@@ -96,6 +96,7 @@ EXPECT: dict[str, Expect] = {
     "done-then-open": Expect(None, 200, 1.5, _open_after_done, stream=True),
     "events-after-done": Expect(None, 200, 1.0, _events_after_done, stream=True),
     "gzip-bomb": Expect("body-too-large", 200, 2.5, _capped),
+    "echo-key": Expect(None, 200, 1.0),  # the echoed key must not survive: asserted for every kind below
 }
 
 

@@ -85,11 +85,12 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 def parse_headers(values: list[str]) -> tuple[tuple[str, str], ...]:
     """`--header "Name: value"` arguments as (name, value) pairs; ValueError names a malformed one."""
     headers = []
-    for raw in values:
+    for position, raw in enumerate(values, 1):
         name, sep, value = raw.partition(":")
         name, value = name.strip(), value.strip()
         if not sep or not _HEADER_NAME.match(name) or any(c in value for c in "\r\n\0"):
-            raise ValueError(f"--header expects 'Name: value', got {raw.split(':', 1)[0]!r}...")
+            # The argument itself is not repeated: it may hold a secret.
+            raise ValueError(f"--header #{position} is not 'Name: value' (a token name, a colon, a one-line value)")
         headers.append((name, value))
     return tuple(headers)
 

@@ -42,9 +42,28 @@ def _lower_by_level(outcome: Outcome, level: str) -> Verdict:
     return outcome.verdict
 
 
+def _single_line(text: str) -> str:
+    """Reasons are one line: line breaks quoted from a target's bytes are shown escaped."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
+
+
+class _SharedArtifacts:
+    """The evidence's own artifacts, rendered once per scenario: every failing check of a scenario
+    points at the same transcripts instead of holding its own copy (up to 64 KiB each)."""
+
+    def __init__(self, evidence: Any) -> None:
+        self._evidence = evidence
+        self._rendered: list[dict[str, Any]] | None = None
+
+    def get(self) -> list[dict[str, Any]]:
+        if self._rendered is None:
+            self._rendered = [a.to_dict() for a in getattr(self._evidence, "artifacts", lambda: [])()]
+        return list(self._rendered)
 
 
 class Runner:
@@ -110,10 +129,12 @@ class Runner:
             note = f"scenario {scenario.name} crashed: {self.redact(_one_line(exc))}"
             return [self._bare(c, scenario, Verdict.ERROR, note, trace=self.redact(traceback.format_exc())) for c in checks]
         scenario_time = time.perf_counter() - started
-        judged = (self._judge(c, scenario, evidence, scenario_time) for c in checks)
+        shared = _SharedArtifacts(evidence)
+        judged = (self._judge(c, scenario, evidence, scenario_time, shared) for c in checks)
         return [r for r in judged if r is not None]
 
-    def _judge(self, check: CheckSpec, scenario: ScenarioSpec, evidence: Any, scenario_time: float) -> Result | None:
+    def _judge(self, check: CheckSpec, scenario: ScenarioSpec, evidence: Any, scenario_time: float,
+               shared: _SharedArtifacts) -> Result | None:
         started = time.perf_counter()
         try:
             outcome = check.func(evidence)
@@ -127,12 +148,15 @@ class Runner:
             outcome = Outcome(
                 Verdict.ERROR,
                 note=f"check crashed: {_one_line(exc)}",
-                evidence={"traceback": traceback.format_exc()},
+                evidence={"traceback": self.redact(traceback.format_exc())},
             )
         verdict = _lower_by_level(outcome, check.rule.level)
-        artifacts = outcome.artifacts
-        if verdict is not Verdict.PASS and not artifacts:
-            artifacts = list(getattr(evidence, "artifacts", lambda: [])())
+        if verdict is Verdict.PASS:
+            artifacts: list[dict[str, Any]] = []
+        elif outcome.artifacts:
+            artifacts = [a.to_dict() for a in outcome.artifacts]
+        else:
+            artifacts = shared.get()
         return Result(
             check=check.name,
             clause=check.rule.id,
@@ -142,10 +166,10 @@ class Runner:
             rule=check.doc,
             scenario=scenario.name,
             verdict=verdict,
-            expected=self.redact(outcome.expected),
-            observed=self.redact(outcome.observed),
-            note=self.redact(outcome.note),
-            artifacts=[a.to_dict() for a in artifacts] if verdict is not Verdict.PASS else [],
+            expected=_single_line(self.redact(outcome.expected)),
+            observed=_single_line(self.redact(outcome.observed)),
+            note=_single_line(self.redact(outcome.note)),
+            artifacts=artifacts,
             evidence=outcome.evidence,
             duration=scenario_time + time.perf_counter() - started,
         )

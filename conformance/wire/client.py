@@ -31,6 +31,7 @@ import httpcore
 import httpx
 
 from conformance import __version__
+from conformance.engine.model import CannotJudge
 from conformance.wire.redact import Redactor
 from conformance.wire.sse import FramingFacts, SSEEvent, SSEParser
 
@@ -40,6 +41,7 @@ __all__ = [
     "Limits",
     "RawClient",
     "RecordedRequest",
+    "TargetStalled",
     "TransportError",
     "parse_retry_after",
 ]
@@ -76,6 +78,15 @@ class TransportError:
 
     kind: str
     message: str
+
+
+#: Error kinds that mean the target kept the suite waiting until a timeout fired.
+STALL_KINDS = frozenset({"connect-timeout", "read-timeout", "total-timeout"})
+
+
+class TargetStalled(CannotJudge):
+    """Raised instead of sending when ``RawClient.stall_limit`` exchanges in a row ended in a
+    timeout: every further request would only wait for its timeout too."""
 
 
 class Budget(Protocol):
@@ -470,7 +481,11 @@ class RawClient:
     """Client for one server under test; thread-safe, one pooled HTTP/1.1 connection pool.
 
     Never follows redirects and ignores proxy environment variables, so the key
-    only ever goes to ``base_url``'s host.
+    only ever goes to ``base_url``'s host.  ``secret_headers`` are redacted like
+    ``Authorization`` wherever they appear, and their values in ``extra_headers``
+    are registered as secrets.  With ``stall_limit`` set, once that many exchanges
+    in a row have ended in a timeout, requests raise :class:`TargetStalled` instead
+    of being sent (any exchange that ends otherwise resets the count).
     """
 
     def __init__(
@@ -487,6 +502,8 @@ class RawClient:
         max_retry_wait: float = 20.0,
         budget: Budget | None = None,
         key_env: str = "OPENAI_API_KEY",
+        secret_headers: Iterable[str] = (),
+        stall_limit: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.api_key = api_key
@@ -498,7 +515,10 @@ class RawClient:
         self.max_retry_wait = max_retry_wait
         self.budget = budget
         self.key_env = key_env
-        self.redactor = Redactor(secrets)
+        self.stall_limit = stall_limit
+        self._stalls = 0  # consecutive exchanges that ended in a timeout
+        self._stall_lock = threading.Lock()
+        self.redactor = Redactor(secrets, extra_sensitive_headers=secret_headers)
         if api_key:
             self.redactor.add_secret(api_key)
         for name, value in self.extra_headers.items():
@@ -564,6 +584,7 @@ class RawClient:
         limits: Limits | None,
     ) -> Exchange:
         limits = limits or self.limits
+        self._check_stalled()
         url = self.url(path)
         key = api_key if api_key is not None else self.api_key
         if api_key is not None:
@@ -596,7 +617,19 @@ class RawClient:
             waited += wait
         exchange.attempts = attempts
         exchange.retry_wait = waited
+        self._count_stall(exchange)
         return exchange
+
+    def _check_stalled(self) -> None:
+        if self.stall_limit is not None and self._stalls >= self.stall_limit:
+            raise TargetStalled(
+                f"target stalled: the last {self._stalls} exchanges all ended in a timeout; no further requests sent"
+            )
+
+    def _count_stall(self, exchange: Exchange) -> None:
+        stalled = exchange.error is not None and exchange.error.kind in STALL_KINDS
+        with self._stall_lock:
+            self._stalls = self._stalls + 1 if stalled else 0
 
     def _retry_wait(self, exchange: Exchange) -> float:
         ms = exchange.header("retry-after-ms")

@@ -15,6 +15,7 @@ open connections and joins the threads, so endless responses end promptly.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import struct
 import threading
@@ -220,6 +221,42 @@ def _events_after_done(c: _Conn) -> None:
     c.send(body)
 
 
+def _request_header(request: bytes, name: bytes) -> bytes:
+    for line in request.partition(b"\r\n\r\n")[0].split(b"\r\n")[1:]:
+        key, _, value = line.partition(b":")
+        if key.strip().lower() == name:
+            return value.strip()
+    return b""
+
+
+def _echo_key(c: _Conn) -> None:
+    """Every request's Authorization value comes back in a header, in the JSON body, and (for
+    ``"stream": true`` requests) inside an SSE event and a comment; the raw key (after ``Bearer``)
+    too, and the whole request head (every header) inside the JSON and SSE texts."""
+    while True:  # keep-alive: the suite reuses pooled connections
+        request = c.read_request()
+        if not request:
+            return
+        auth = _request_header(request, b"authorization")
+        key = auth.split(b" ", 1)[-1]
+        head = request.partition(b"\r\n\r\n")[0].decode("latin-1").replace("\r\n", " | ")
+        echo = json.dumps(f"you sent {auth.decode('latin-1')} (key {key.decode('latin-1')}); request: {head}").encode()
+        headers = [("X-Echo-Authorization", auth.decode("latin-1")), ("Www-Authenticate", f"Bearer realm={key.decode('latin-1')}")]
+        if b'"stream":true' in request.replace(b" ", b""):
+            event = _CHUNK_EVENT.replace(b'"a"', echo)
+            body = event + b"data: " + echo + b"\n\n" + b": " + key + b"\n\ndata: [DONE]\n\n"
+            headers.append(("Content-Type", "text/event-stream"))
+        elif request.startswith(b"GET"):
+            body = b'{"object":"list","data":[{"id":' + echo + b',"object":"model","owned_by":"echo"}]}'
+            headers.append(("Content-Type", "application/json"))
+        else:
+            body = (b'{"id":"chatcmpl-echo","object":"chat.completion","created":1700000000,"model":"echo",'
+                    b'"choices":[{"index":0,"message":{"role":"assistant","content":' + echo + b'},'
+                    b'"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}')
+            headers.append(("Content-Type", "application/json"))
+        c.send(_head("200 OK", [*headers, ("Content-Length", str(len(body)))]) + body)
+
+
 def _close_immediately(c: _Conn) -> None:
     """Close without reading the request or answering."""
 
@@ -262,6 +299,7 @@ KINDS: dict[str, Callable[[_Conn], None]] = {
     "done-then-open": _done_then_open,  # one chunk and [DONE], then the connection stays open
     "events-after-done": _events_after_done,  # a chunk and a comment after [DONE]
     "gzip-bomb": _gzip_bomb,  # gzip body that inflates to 200 MB (option size)
+    "echo-key": _echo_key,  # echoes the Authorization value in headers, JSON bodies and SSE events
 }
 
 

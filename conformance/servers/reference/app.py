@@ -86,7 +86,7 @@ class ReferenceApp:
         except Exception:  # a bug must still answer with the envelope
             _log.exception("internal error")
             wire = self._error(ApiError(500, "The server had an error while processing your request.", type="server_error"), pipeline, ctx)
-        return self._respond(pipeline.run(Stage.WIRE, wire, ctx))
+        return respond(pipeline.run(Stage.WIRE, wire, ctx), self.chunk_delay_s)
 
     async def models(self, request: Request) -> Response:
         ctx = Context(route="models", headers=request.headers)
@@ -98,23 +98,28 @@ class ReferenceApp:
             wire = json_wire(200, {"object": "list", "data": data})
         except ApiError as exc:
             wire = self._error(exc, pipeline, ctx)
-        return self._respond(pipeline.run(Stage.WIRE, wire, ctx))
+        return respond(pipeline.run(Stage.WIRE, wire, ctx), self.chunk_delay_s)
 
     @staticmethod
     def _error(exc: ApiError, pipeline: Pipeline, ctx: Context) -> Wire:
         return error_wire(pipeline.run(Stage.ERROR, ErrorReply(exc.status, exc.envelope()), ctx))
 
-    def _respond(self, wire: Wire) -> Response:
-        if not (wire.chunked or wire.sse or wire.hold_open_s):
-            return Response(b"".join(wire.pieces), status_code=wire.status, headers=wire.headers)
-        return StreamingResponse(self._pieces(wire), status_code=wire.status, headers=wire.headers)
 
-    async def _pieces(self, wire: Wire) -> AsyncIterator[bytes]:
-        for position, piece in enumerate(wire.pieces):
-            await asyncio.sleep(self.chunk_delay_s if position and wire.sse else 0)
-            yield piece
-        if wire.hold_open_s:
-            await asyncio.sleep(wire.hold_open_s)
+def respond(wire: Wire, chunk_delay_s: float = 0.0) -> Response:
+    """Send ``wire``: one body with Content-Length, or -- when chunked, SSE or held open -- its
+    pieces in order without Content-Length, ``chunk_delay_s`` apart between SSE pieces, then the
+    connection held open ``hold_open_s``."""
+    if not (wire.chunked or wire.sse or wire.hold_open_s):
+        return Response(b"".join(wire.pieces), status_code=wire.status, headers=wire.headers)
+    return StreamingResponse(_pieces(wire, chunk_delay_s), status_code=wire.status, headers=wire.headers)
+
+
+async def _pieces(wire: Wire, chunk_delay_s: float) -> AsyncIterator[bytes]:
+    for position, piece in enumerate(wire.pieces):
+        await asyncio.sleep(chunk_delay_s if position and wire.sse else 0)
+        yield piece
+    if wire.hold_open_s:
+        await asyncio.sleep(wire.hold_open_s)
 
 
 async def _read_body(request: Request) -> bytes:

@@ -1,0 +1,167 @@
+"""The whole suite against every hostile target: the run returns within a bound, every result
+carries a verdict and a one-line reason, the target's fault shows up as FAIL, nothing escapes,
+memory stays bounded, report.json is written and valid, and the CLI exits 1 (or 2 when the
+preflight cannot reach the target) without a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import pytest
+
+from conformance.engine import Verdict
+from conformance.reports import json_report
+from conformance.session import RunConfig, RunReport, TargetUnreachable, execute
+from conformance.wire.client import Limits
+from tests.hostile.servers import start_hostile
+
+KEY = "sk-hostile-run-5a4b3c2d1e"
+CAP = 1024 * 1024
+LIMITS = Limits(connect_timeout=1.0, read_timeout=1.0, total_timeout=2.0, max_body_bytes=CAP, max_stream_events=500,
+                done_grace=0.3)
+CONCURRENCY = 16
+# Scenarios run concurrently, and the client stops sending after two waves of timed-out
+# exchanges, so even a target that stalls every request costs a few total timeouts.
+BOUND_S = 3 * LIMITS.total_timeout * 3
+PEAK_BYTES = 80 * CAP  # imports included; the report shares one rendering of each transcript per scenario
+
+# kind -> the clause that must FAIL (the target's fault, judged where it shows).
+EXPECT_FAIL = {
+    "html": "HTTP-02",
+    "endless-body": "HTTP-01",
+    "endless-stream": "HTTP-01",
+    "keepalive": "HTTP-01",
+    "huge-json": "HTTP-01",
+    "drip": "HTTP-01",
+    "reset": "HTTP-01",
+    "invalid-utf8-json": "HTTP-02",
+    "invalid-utf8-sse": "SSE-15",  # it answers every request with that stream, even non-stream ones
+    "deep-json": "HTTP-02",
+    "redirect": "HTTP-01",
+    "short-body": "HTTP-01",
+    "silent": "HTTP-01",
+    "close-after-headers": "HTTP-01",
+    "gzip-bomb": "HTTP-01",
+}
+UNREACHABLE = ("garbage", "close-immediately")
+
+
+def _config(base_url: str, **overrides: object) -> RunConfig:
+    # fuzz_examples=0: the generated-traffic scenarios SKIP here (they run in test_fuzz_is_bounded_by_the_stall_breaker).
+    values: dict[str, object] = {"base_url": base_url, "model": "m", "api_key": KEY, "limits": LIMITS,
+                                 "concurrency": CONCURRENCY, "fuzz_examples": 0, "command": ["conformance", "run"]}
+    values.update(overrides)
+    return RunConfig(**values)  # type: ignore[arg-type]
+
+
+def _run(config: RunConfig) -> tuple[RunReport, float, int]:
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        report = execute(config)
+    finally:
+        took = time.monotonic() - started
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return report, took, peak
+
+
+def _assert_every_result_explained(report: RunReport) -> None:
+    assert report.results
+    for r in report.results:
+        assert isinstance(r.verdict, Verdict)
+        if r.verdict in (Verdict.FAIL, Verdict.ERROR, Verdict.SKIP):
+            reason = r.observed or r.note
+            assert reason.strip(), f"{r.clause}/{r.scenario}: {r.verdict.value} without a reason"
+            assert "\n" not in r.note and "\n" not in r.observed, f"{r.clause}/{r.scenario}: multi-line reason"
+
+
+def _assert_report_written(report: RunReport, tmp_path: Path) -> dict:
+    run_dir = json_report.write(report, tmp_path)
+    text = (run_dir / "report.json").read_text(encoding="utf-8")
+    assert KEY not in text
+    return json.loads(text)
+
+
+@pytest.fixture(scope="module")
+def reference_scenarios() -> set[str]:
+    """The scenarios that report results against the (embedded) reference server."""
+    report = execute(RunConfig(limits=LIMITS, concurrency=CONCURRENCY, fuzz_examples=0, command=["conformance", "run"]))
+    return {r.scenario for r in report.results}
+
+
+@pytest.mark.parametrize("kind", sorted(EXPECT_FAIL))
+def test_whole_suite_against_hostile_target(kind: str, tmp_path: Path, reference_scenarios: set[str]) -> None:
+    with start_hostile(kind) as srv:
+        report, took, peak = _run(_config(srv.base_url))
+    assert took < BOUND_S, f"{kind}: the run took {took:.1f} s"
+    assert peak < PEAK_BYTES, f"{kind}: peak traced memory {peak / CAP:.0f} MiB"
+    assert not report.interrupted
+    _assert_every_result_explained(report)
+    failed = {r.clause for r in report.results if r.verdict is Verdict.FAIL}
+    assert EXPECT_FAIL[kind] in failed, f"{kind}: FAILs {sorted(failed)}"
+    # Unaffected checks still run: every scenario judged against the reference server is judged here too.
+    assert reference_scenarios <= {r.scenario for r in report.results}
+    document = _assert_report_written(report, tmp_path)
+    assert document["summary"]["status"] == "non-conformant"
+    assert document["run"]["interrupted"] is False
+
+
+@pytest.mark.parametrize("kind", UNREACHABLE)
+def test_unreachable_at_preflight(kind: str) -> None:
+    with start_hostile(kind) as srv:
+        started = time.monotonic()
+        with pytest.raises(TargetUnreachable) as info:
+            execute(_config(srv.base_url))
+    assert time.monotonic() - started < LIMITS.total_timeout + 1
+    assert "\n" not in str(info.value) and KEY not in str(info.value)
+
+
+def test_fuzz_is_bounded_by_the_stall_breaker() -> None:
+    """With generated traffic on, a target that never answers still costs a few timeouts: once
+    two waves of exchanges have timed out, nothing more is sent and the rest is ERROR."""
+    with start_hostile("silent") as srv:
+        report, took, _ = _run(_config(srv.base_url, fuzz_examples=20))
+    assert took < BOUND_S
+    errors = [r for r in report.results if r.verdict is Verdict.ERROR]
+    assert errors and all("target stalled" in r.note for r in errors if "stalled" in r.note)
+    assert any("target stalled" in r.note for r in errors)
+    assert any(r.clause == "HTTP-01" and r.verdict is Verdict.FAIL for r in report.results)
+
+
+def test_redirect_is_not_followed_to_the_other_host() -> None:
+    with start_hostile("html") as other:
+        location = f"http://localhost:{other.port}/v1/chat/completions"
+        with start_hostile("redirect", location=location) as srv:
+            report, _, _ = _run(_config(srv.base_url))
+        assert other.connections == 0
+    observed = [r.observed for r in report.results if r.clause == "HTTP-01" and r.verdict is Verdict.FAIL]
+    assert any("redirect to host localhost (not followed)" in o for o in observed)
+
+
+def _cli(base_url: str, reports: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, HOSTILE_KEY=KEY)
+    cmd = [sys.executable, "-m", "conformance.cli", "run", "--base-url", base_url, "--model", "m",
+           "--api-key-env", "HOSTILE_KEY", "--timeout", "2", "--read-timeout", "1", "--concurrency", str(CONCURRENCY),
+           "--reports-dir", str(reports), "--quiet"]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.mark.parametrize(("kind", "code"), [("short-body", 1), ("garbage", 2)])
+def test_cli_exit_codes(kind: str, code: int, tmp_path: Path) -> None:
+    with start_hostile(kind) as srv:
+        done = _cli(srv.base_url, tmp_path)
+    assert done.returncode == code, done.stderr
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+    assert KEY not in done.stdout + done.stderr
+    latest = tmp_path / "latest" / "report.json"
+    if code == 2:
+        assert "target unreachable" in done.stderr and not latest.exists()
+    else:
+        assert json.loads(latest.read_text())["summary"]["status"] == "non-conformant"
