@@ -157,6 +157,10 @@ class Runner:
             artifacts = [a.to_dict() for a in outcome.artifacts]
         else:
             artifacts = shared.get()
+        return self._result(check, scenario, outcome, verdict, artifacts, scenario_time + time.perf_counter() - started)
+
+    def _result(self, check: CheckSpec, scenario: ScenarioSpec, outcome: Outcome, verdict: Verdict,
+                artifacts: list[dict[str, Any]], duration: float) -> Result:
         return Result(
             check=check.name,
             clause=check.rule.id,
@@ -171,19 +175,10 @@ class Runner:
             note=_single_line(self.redact(outcome.note)),
             artifacts=artifacts,
             evidence=outcome.evidence,
-            duration=scenario_time + time.perf_counter() - started,
+            duration=duration,
         )
 
     def _bare(self, check: CheckSpec, scenario: ScenarioSpec, verdict: Verdict, note: str, trace: str = "") -> Result:
-        return Result(
-            check=check.name,
-            clause=check.rule.id,
-            level=check.rule.level,
-            area=check.rule.area,
-            title=check.rule.title,
-            rule=check.doc,
-            scenario=scenario.name,
-            verdict=verdict,
-            note=note,
-            evidence={"traceback": trace} if trace else {},
-        )
+        """A result for a check whose scenario produced no evidence."""
+        outcome = Outcome(verdict, note=note, evidence={"traceback": trace} if trace else {})
+        return self._result(check, scenario, outcome, verdict, [], 0.0)
