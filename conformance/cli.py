@@ -18,6 +18,7 @@ COMMANDS = {
     "baseline": "baseline",
     "certify": "certify",
     "verify": "verify",
+    "proxy": "proxy",
 }
 
 

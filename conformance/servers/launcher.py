@@ -1,8 +1,11 @@
-"""Run the reference server as a subprocess on 127.0.0.1 and know its URLs.
+"""Run the reference server, or the defect proxy, as a subprocess on 127.0.0.1 and know its URLs.
 
     with ReferenceServer(defects=["tool-delta-without-index"]) as server:
         httpx.post(server.base_url + "/chat/completions", json=...)
         server.url_for("finish-reason-empty-string")   # ".../defects/finish-reason-empty-string/v1"
+
+    with ProxyServer("https://api.example.com/v1") as proxy:
+        proxy.url_for("sse-no-done")                    # that upstream, broken by one defect
 """
 
 from __future__ import annotations
@@ -13,31 +16,25 @@ import subprocess
 import sys
 import tempfile
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from types import TracebackType
-from typing import IO
+from typing import IO, Self
 
 _READY_TIMEOUT_S = 15.0
 _STOP_TIMEOUT_S = 5.0
 
 
-class ReferenceServer:
-    """The reference server in a child process; a context manager that starts and stops it."""
+class ServerProcess(ABC):
+    """A server module run in a child process that prints ``READY <url>`` once it listens, and
+    serves each defect route under ``/defects/NAME1+NAME2/v1``; a context manager that starts and
+    stops it."""
 
-    def __init__(
-        self,
-        *,
-        defects: Sequence[str] = (),
-        api_key: str | None = None,
-        latency_ms: int = 0,
-        port: int = 0,
-        extra_args: Sequence[str] = (),
-    ) -> None:
-        self.defects = tuple(defects)
-        self.api_key = api_key
-        self.latency_ms = latency_ms
+    module: str  # run as ``python -m <module> --host 127.0.0.1 --port <port> <options>``
+    label: str   # names the server in start-up errors
+
+    def __init__(self, *, port: int = 0) -> None:
         self.port = port
-        self.extra_args = tuple(extra_args)
         self.root_url = ""
         self._process: subprocess.Popen[str] | None = None
         self._stderr: IO[str] | None = None
@@ -47,6 +44,11 @@ class ReferenceServer:
         """``http://127.0.0.1:PORT/v1`` (the server-wide defects apply)."""
         return self.url_for()
 
+    @property
+    def pid(self) -> int | None:
+        """The server process id while it runs (for measurements such as its RSS)."""
+        return None if self._process is None else self._process.pid
+
     def url_for(self, *defects: str) -> str:
         """Base URL applying ``defects`` on top of the server-wide ones: ``.../defects/a+b/v1``."""
         if not self.root_url:
@@ -54,16 +56,13 @@ class ReferenceServer:
         return f"{self.root_url}/defects/{'+'.join(defects)}/v1" if defects else f"{self.root_url}/v1"
 
     def command(self) -> list[str]:
-        cmd = [sys.executable, "-m", "conformance.servers.reference", "--host", "127.0.0.1", "--port", str(self.port)]
-        for name in self.defects:
-            cmd += ["--defect", name]
-        if self.api_key is not None:
-            cmd += ["--api-key", self.api_key]
-        if self.latency_ms:
-            cmd += ["--latency-ms", str(self.latency_ms)]
-        return cmd + list(self.extra_args)
+        return [sys.executable, "-m", self.module, "--host", "127.0.0.1", "--port", str(self.port), *self.options()]
 
-    def start(self) -> ReferenceServer:
+    @abstractmethod
+    def options(self) -> list[str]:
+        """The module's command-line options after ``--host`` and ``--port``."""
+
+    def start(self) -> Self:
         """Spawn the server and wait (<= 15 s) for its ``READY <url>`` line; RuntimeError on failure.
         Interrupted while waiting, it stops the child before re-raising."""
         if self._process is not None:
@@ -84,7 +83,7 @@ class ReferenceServer:
         if not line.startswith("READY "):
             tail = self._stderr_tail()
             self.stop()
-            raise RuntimeError(f"reference server did not start (first line {line!r}); stderr tail:\n{tail}")
+            raise RuntimeError(f"{self.label} did not start (first line {line!r}); stderr tail:\n{tail}")
         self.root_url = line.split(" ", 1)[1].strip()
         return self
 
@@ -114,11 +113,66 @@ class ReferenceServer:
         self._stderr.seek(0)
         return self._stderr.read()[-limit:]
 
-    def __enter__(self) -> ReferenceServer:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         self.stop()
+
+
+class ReferenceServer(ServerProcess):
+    """The reference server in a child process."""
+
+    module = "conformance.servers.reference"
+    label = "reference server"
+
+    def __init__(
+        self,
+        *,
+        defects: Sequence[str] = (),
+        api_key: str | None = None,
+        latency_ms: int = 0,
+        port: int = 0,
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        super().__init__(port=port)
+        self.defects = tuple(defects)
+        self.api_key = api_key
+        self.latency_ms = latency_ms
+        self.extra_args = tuple(extra_args)
+
+    def options(self) -> list[str]:
+        cmd: list[str] = []
+        for name in self.defects:
+            cmd += ["--defect", name]
+        if self.api_key is not None:
+            cmd += ["--api-key", self.api_key]
+        if self.latency_ms:
+            cmd += ["--latency-ms", str(self.latency_ms)]
+        return cmd + list(self.extra_args)
+
+
+class ProxyServer(ServerProcess):
+    """The defect proxy in a child process, in front of ``upstream`` (a base URL ending in /v1;
+    ``model``: the upstream model under test); start() fails when a defect cannot apply in proxy
+    mode."""
+
+    module = "conformance.servers.proxy"
+    label = "defect proxy"
+
+    def __init__(self, upstream: str, *, defects: Sequence[str] = (), model: str | None = None, port: int = 0) -> None:
+        super().__init__(port=port)
+        self.upstream = upstream
+        self.defects = tuple(defects)
+        self.model = model
+
+    def options(self) -> list[str]:
+        cmd = ["--upstream", self.upstream]
+        if self.model is not None:
+            cmd += ["--model", self.model]
+        for name in self.defects:
+            cmd += ["--defect", name]
+        return cmd
 
 
 def _drain(stream: IO[str], lines: queue.Queue[str]) -> None:

@@ -90,6 +90,11 @@ def get(name: str) -> Defect:
     return DEFECTS[name]
 
 
+def stages_of(name: str) -> list[Stage]:
+    """The stages defect ``name`` hooks into, in hook order; KeyError when there is no such defect."""
+    return [stage for stage, _ in _HOOKS[name]]
+
+
 def pipeline_for(names: Iterable[str]) -> Pipeline:
     """The pipeline applying ``names`` in order; KeyError for an unknown name."""
     return Pipeline([hook for name in names for hook in _HOOKS[name]])
