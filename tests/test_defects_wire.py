@@ -64,6 +64,7 @@ KINDS: dict[str, Kind] = {
     "stream_n": _k(messages=user("Hello"), n=2, stream=True, temperature=1, seed=3),
     "n": _k(messages=user("Say 12 words"), n=3, temperature=1, seed=3),
     "stop": _k(messages=user(COUNT), stop=[" 5"]),
+    "spaced_count": _k(messages=user("Count from 1 to 12, separated by single spaces."), temperature=0),
     "cap": _k(messages=user("Write a long story"), max_tokens=5),
     "cap_mct": _k(messages=user("Write a long story"), max_completion_tokens=5),
     "long": _k(messages=user("Write a long story")),
@@ -413,6 +414,7 @@ CASES: dict[str, tuple[str, Check]] = {
     "json-pretty": ("text", lambda c, m: b'\n  "id": ' in m.raw and m.json["choices"] == c.json["choices"]),
     "connection-close": ("text", lambda c, m: m.headers.get("connection") == "close" and c.headers.get("connection") != "close"),
     "accept-unknown-parameters": ("unknown_param", lambda c, m: c.status == 400 and m.status == 200),
+    "count-one-per-line": ("spaced_count", lambda c, m: m.message["content"] == c.message["content"].replace(" ", "\n")),
 }
 
 

@@ -112,7 +112,7 @@ def _stops(ev: Evidence) -> list[str]:
 
 @check("PAR-03", on="stopped")
 def stop_sequences_honoured(ev: Evidence) -> Outcome:
-    """The output never contains a stop sequence and generation ends at the first one (counting to 12 with stop ' 5' ends before 5)."""
+    """The output never contains a stop sequence and generation ends at the first one (counting to 12 with stop ' 5' ends before 5); a model that never wrote the sequence as given is INCONCLUSIVE, not a FAIL."""
     refused = refusal(ev, "PAR-03")
     if refused:
         return refused
@@ -123,8 +123,13 @@ def stop_sequences_honoured(ev: Evidence) -> Outcome:
         return fail("no stop sequence in the output", f"{short(present)} found in {short(text)}")
     numbers = [int(t) for t in re.findall(r"\d+", text)]
     first_stop = min((int(s.strip()) for s in stops if s.strip().isdigit()), default=None)
-    if first_stop is not None and any(n >= first_stop for n in numbers):
-        return fail(f"generation ends before {first_stop}", f"output continues: {short(text)}")
+    if first_stop is not None and any(n > first_stop for n in numbers):
+        if first_stop not in numbers:
+            return fail(f"generation ends before {first_stop}",
+                        f"{first_stop} is missing but the count goes on: {short(text)}",
+                        note="the stop sequence was stripped from the output, but generation did not stop")
+        return inconclusive(f"the count passed {first_stop} without producing a stop sequence as written "
+                            f"(the model formats numbers differently): {short(text)}")
     legal_reason(reason)
     if reason != "stop":
         return fail('finish_reason "stop"', f"finish_reason = {short(reason)}")

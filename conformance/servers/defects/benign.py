@@ -297,3 +297,14 @@ def connection_close(wire: Wire, ctx: Context) -> Wire:
         summary="Unknown top-level parameters are silently ignored (200) instead of 400 unknown_parameter")
 def accept_unknown_parameters(payload: Body, ctx: Context) -> Body:
     return {k: v for k, v in payload.items() if k in KNOWN_PARAMETERS}
+
+
+# --- model behaviour ------------------------------------------------------------------------------
+
+@defect("count-one-per-line", Stage.REQUEST, clause="PAR-03", verdict="PASS", benign=True,
+        summary="The model writes counts one number per line, so the probes' space-prefixed stop sequences never match")
+def count_one_per_line(payload: Body, ctx: Context) -> Body:
+    for message in payload.get("messages") or ():
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            message["content"] = message["content"].replace("separated by single spaces", "one per line")
+    return payload

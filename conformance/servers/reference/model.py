@@ -2,7 +2,8 @@
 
 Intents (matched case-insensitively on the last user message):
 
-* ``count from A to B`` -> ``"A A+1 ... B"`` separated by single spaces (descending if A > B).
+* ``count from A to B`` -> ``"A A+1 ... B"`` separated by single spaces (descending if A > B), or
+  one number per line when the prompt says "one per line".
 * ``write N words`` / ``say N words`` -> exactly N vocabulary words.
 * ``long story`` / ``essay`` -> 300 vocabulary words.
 * anything else -> a short sentence of 12-20 vocabulary words.
@@ -150,7 +151,8 @@ def _text_choice(request: ChatRequest, index: int, key: bytes, prompt: str) -> C
     elif request.response_format is not None:
         tokens = _forced(tokenize(_json_content(request, sampler, prompt)), limit)
     elif match := _COUNT_RE.search(lowered):
-        tokens = _forced(_count(int(match[1]), int(match[2]), limit), limit)
+        separator = "\n" if "one per line" in lowered else " "
+        tokens = _forced(_count(int(match[1]), int(match[2]), limit, separator), limit)
     elif match := _WORDS_RE.search(lowered):
         tokens = sampler.words(min(int(match[1]), limit))
     elif "long story" in lowered or "essay" in lowered:
@@ -187,11 +189,11 @@ def _entry(token: str, logprob: float, top: list[tuple[str, float]], k: int) -> 
     return TokenLogprob(token=token, logprob=logprob, top=top[:k])
 
 
-def _count(start: int, end: int, limit: int) -> list[str]:
+def _count(start: int, end: int, limit: int, separator: str = " ") -> list[str]:
     step = 1 if end >= start else -1
     numbers = []
     for value in range(start, end + step, step):
-        numbers.append(str(value) if not numbers else f" {value}")
+        numbers.append(str(value) if not numbers else f"{separator}{value}")
         if len(numbers) >= limit:
             break
     return numbers
