@@ -8,13 +8,10 @@ reason on stderr).  ``--list-defects`` prints every defect with whether it works
 from __future__ import annotations
 
 import argparse
-import asyncio
-import socket
 import sys
 
-import uvicorn
-
 from conformance.servers.defects import DEFECTS
+from conformance.servers.serving import serve
 from conformance.servers.defects.registry import stages_of
 
 from .app import create_proxy_app
@@ -47,15 +44,6 @@ def list_defects() -> None:
           "toy model (COMPLETION) or its own key check (AUTH)")
 
 
-async def _serve(server: uvicorn.Server, sock: socket.socket, url: str) -> None:
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started and not task.done():
-        await asyncio.sleep(0.01)
-    if server.started:
-        print(f"READY {url}", flush=True)
-    await task
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -69,14 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"conformance proxy: {exc}", file=sys.stderr)
         return 2
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted sockets inherit this; without it Nagle + delayed ACK add ~40 ms to every answer.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((args.host, args.port))
-    host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2, backlog=2048)
-    asyncio.run(_serve(uvicorn.Server(config), sock, f"http://{host}:{port}"))
+    serve(app, args.host, args.port)
     return 0
 
 

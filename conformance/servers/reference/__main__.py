@@ -7,13 +7,10 @@ port); access logs are off.  ``--list-defects`` prints the defect table and exit
 from __future__ import annotations
 
 import argparse
-import asyncio
-import socket
 import sys
 
-import uvicorn
-
 from conformance.servers.defects import DEFECTS
+from conformance.servers.serving import serve
 
 from .app import create_app
 
@@ -36,15 +33,6 @@ def _list_defects() -> None:
         print(f"{d.name:42} {d.clause:8} {d.verdict:4} {kind:6} {','.join(d.deviations):12} {d.summary}")
 
 
-async def _serve(server: uvicorn.Server, sock: socket.socket, url: str) -> None:
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started and not task.done():
-        await asyncio.sleep(0.01)
-    if server.started:
-        print(f"READY {url}", flush=True)
-    await task
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.list_defects:
@@ -55,14 +43,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown defect(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
     app = create_app(defects=args.defect, api_key=args.api_key, latency_ms=args.latency_ms, chunk_delay_ms=args.chunk_delay_ms)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    # Accepted sockets inherit this; without it Nagle + delayed ACK add ~40 ms to every answer.
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((args.host, args.port))
-    host, port = sock.getsockname()[:2]
-    config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=2, backlog=2048)
-    asyncio.run(_serve(uvicorn.Server(config), sock, f"http://{host}:{port}"))
+    serve(app, args.host, args.port)
     return 0
 
 
