@@ -6,6 +6,7 @@ A manifest is a small YAML or TOML file (see ``examples/capabilities.yaml``)::
     models: [my-model]
     capabilities: {tools: true, json_schema: false, logprobs: true, n: true, vendor_params: false}
     statistics: {false_alarm: 0.01}
+    probes: {logit_bias: {token_id: 9907, text: " Paris", prompt: "What is the capital of France?"}}
 
 Every probe that needs a capability names it.  Reconciliation, per probe:
 
@@ -17,10 +18,15 @@ Every probe that needs a capability names it.  Reconciliation, per probe:
 
 Without a manifest the profile is the claim: OpenAI's contract for the OpenAI-compatible profiles,
 the seed vendor's page (``SEED_VENDOR_PAGE``) for the ``vendor`` profile.
+
+``probes`` supplies what only the vendor knows: token ids are tokenizer-specific, so the
+``logit_bias`` probe (PAR-15) runs only when the manifest names a token, its text and a prompt
+that makes the model emit it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import tomllib
 from collections.abc import Mapping
@@ -61,10 +67,25 @@ CAPABILITIES: dict[str, Capability] = {c.name: c for c in (
     Capability("parallel_tool_calls", ("parallel_tool_calls",), ("TOOL-07",)),
     Capability("stream_usage", ("stream_options",), ("SSE-11", "USE-04")),
     Capability("vendor_params", ("top_k", "repetition_penalty"), ("PAR-12",)),
+    Capability("logit_bias", ("logit_bias",), ("PAR-15",)),
 )}
 
 # Answers that are a refusal of the request, not a failure of auth, quota or the transport.
 _NOT_REFUSALS = frozenset({401, 403, 407, 408, 429})
+
+
+@dataclass(frozen=True)
+class LogitBiasProbe:
+    """A token of the target's tokenizer: its id, its text as it appears in an answer, and a prompt
+    that makes the model emit it at temperature 0 ("" for the suite's default prompt)."""
+
+    token_id: int
+    text: str
+    prompt: str = ""
+
+    @property
+    def request_prompt(self) -> str:
+        return self.prompt or f'Reply with the word "{self.text.strip()}" and nothing else.'
 
 
 @dataclass(frozen=True)
@@ -78,6 +99,7 @@ class Manifest:
     notes: Mapping[str, str] = field(default_factory=dict)  # per capability: why it is (not) claimed
     false_alarm: float = DEFAULT_FALSE_ALARM
     explicit: bool = True  # False: OpenAI's contract stands in for claims nobody wrote down
+    logit_bias_probe: LogitBiasProbe | None = None
 
     def claimed(self, capability: str) -> bool:
         if capability not in CAPABILITIES:
@@ -86,7 +108,8 @@ class Manifest:
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "vendor": self.vendor, "models": list(self.models), "claims": dict(self.claims),
-                "notes": dict(self.notes), "false_alarm": self.false_alarm, "explicit": self.explicit}
+                "notes": dict(self.notes), "false_alarm": self.false_alarm, "explicit": self.explicit,
+                "probes": {"logit_bias": dataclasses.asdict(self.logit_bias_probe)} if self.logit_bias_probe else {}}
 
 
 OPENAI_DEFAULTS = Manifest("OpenAI Chat Completions contract (no manifest given)",
@@ -132,7 +155,7 @@ def parse(data: Any, *, source: str) -> Manifest:
     """Build a manifest from decoded YAML/TOML data (see the module docstring for the format)."""
     if not isinstance(data, dict):
         raise ManifestError(f"{source}: the manifest must be a mapping")
-    unknown_keys = set(data) - {"vendor", "models", "capabilities", "notes", "statistics"}
+    unknown_keys = set(data) - {"vendor", "models", "capabilities", "notes", "statistics", "probes"}
     if unknown_keys:
         raise ManifestError(f"{source}: unknown keys {sorted(unknown_keys)}")
     raw = data.get("capabilities") or {}
@@ -153,7 +176,28 @@ def parse(data: Any, *, source: str) -> Manifest:
         raise ManifestError(f"{source}: statistics.false_alarm must be a number in (0, 0.5)")
     notes = data.get("notes") or {}
     return Manifest(source, dict(raw), str(data.get("vendor") or ""), tuple(models),
-                    {str(k): str(v) for k, v in notes.items()} if isinstance(notes, dict) else {}, float(false_alarm))
+                    {str(k): str(v) for k, v in notes.items()} if isinstance(notes, dict) else {}, float(false_alarm),
+                    logit_bias_probe=_logit_bias_probe(data.get("probes") or {}, source))
+
+
+def _logit_bias_probe(probes: Any, source: str) -> LogitBiasProbe | None:
+    """``probes.logit_bias`` as a probe: an integer token_id >= 0, a non-empty text, an optional prompt."""
+    if not isinstance(probes, dict) or set(probes) - {"logit_bias"}:
+        raise ManifestError(f"{source}: probes must be a mapping with only the key logit_bias")
+    spec = probes.get("logit_bias")
+    if spec is None:
+        return None
+    where = f"{source}: probes.logit_bias"
+    if not isinstance(spec, dict) or set(spec) - {"token_id", "text", "prompt"}:
+        raise ManifestError(f"{where} must be a mapping of token_id, text and prompt")
+    token_id, text, prompt = spec.get("token_id"), spec.get("text"), spec.get("prompt", "")
+    if not isinstance(token_id, int) or isinstance(token_id, bool) or token_id < 0:
+        raise ManifestError(f"{where}.token_id must be a non-negative integer")
+    if not isinstance(text, str) or not text.strip():
+        raise ManifestError(f"{where}.text must be the token's non-blank text")
+    if not isinstance(prompt, str):
+        raise ManifestError(f"{where}.prompt must be a string")
+    return LogitBiasProbe(token_id, text, prompt)
 
 
 def is_refusal(exchange: Exchange) -> bool:

@@ -123,6 +123,7 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("PAR-13", _S, "parameters", "A tiny top_p makes sampled output as stable as temperature 0"),
     ("PAR-14", _S, "parameters", "At temperature > 0 the same seed reproduces the output and different seeds vary it"),
     ("CAP-01", _Y, "capabilities", "What the capability manifest (or the profile) claims matches what the target does"),
+    ("PAR-15", _M, "parameters", "logit_bias -100 bans the given token"),
 ]
 
 CLAUSES: dict[str, Clause] = {cid: Clause(cid, level, area, title) for cid, level, area, title in _TABLE}

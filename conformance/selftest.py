@@ -15,7 +15,7 @@ from .clauses import CLAUSES
 from .engine import SEVERITY, Result, Verdict
 from .servers.defects.registry import DEFECTS, Defect
 from .servers.launcher import ReferenceServer
-from .session import EMBEDDED_MODEL, RunConfig, execute
+from .session import EMBEDDED_MODEL, REFERENCE_CAPABILITIES, RunConfig, execute
 
 _BAD = (Verdict.FAIL, Verdict.WARN, Verdict.ERROR)
 # Whole-document schema rules overlap every field rule, so any envelope defect may also break them;
@@ -93,7 +93,8 @@ def _run(base_url: str, profile: str, concurrency: int) -> list[Result]:
     # Generated traffic is left out: hand-written probes kill every defect, and the fuzzers are
     # proven against the clean server and their own defects in tests/test_fuzz.py.
     config = RunConfig(base_url=base_url, model=EMBEDDED_MODEL, api_key=API_KEY, profile=profile,
-                       concurrency=concurrency, fuzz_examples=0, command=["conformance", "selftest"])
+                       concurrency=concurrency, fuzz_examples=0, capabilities=str(REFERENCE_CAPABILITIES),
+                       command=["conformance", "selftest"])
     return execute(config).results
 
 

@@ -31,6 +31,8 @@ from .wire.redact import Redactor
 
 EMBEDDED_MODEL = "reference-model"
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The reference server's own manifest: what it supports, plus the token for the logit_bias probe.
+REFERENCE_CAPABILITIES = Path(__file__).resolve().parent / "servers" / "reference" / "capabilities.yaml"
 
 
 class TargetUnreachable(Exception):
@@ -221,7 +223,10 @@ def _git_commit() -> str | None:
 
 
 def _manifest(config: RunConfig, profile: Profile) -> capabilities.Manifest:
-    """The user's capability manifest, or the claims the profile stands for."""
+    """The user's capability manifest; for the embedded server its own manifest; otherwise the
+    claims the profile stands for."""
     if config.capabilities:
         return capabilities.load(config.capabilities)
+    if not config.base_url:
+        return capabilities.load(REFERENCE_CAPABILITIES)
     return capabilities.default_for(profile.name)

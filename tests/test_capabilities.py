@@ -48,6 +48,24 @@ def test_example_manifest_loads() -> None:
     assert manifest.models == ("example-chat-8b",) and manifest.false_alarm == 0.01
 
 
+def test_logit_bias_probe_is_read_and_optional() -> None:
+    probe = load(EXAMPLE).logit_bias_probe
+    assert probe is not None and probe.token_id == 12366 and probe.text == " Paris" and "France" in probe.request_prompt
+    assert parse({}, source="empty").logit_bias_probe is None
+    bare = parse({"probes": {"logit_bias": {"token_id": 7, "text": "cat"}}}, source="bare").logit_bias_probe
+    assert bare is not None and bare.request_prompt == 'Reply with the word "cat" and nothing else.'
+
+
+def test_embedded_run_uses_the_reference_manifest_and_its_probe() -> None:
+    results = execute(RunConfig(scenarios=("logit_bias_ban",), command=["test"]))
+    assert [(r.clause, r.verdict) for r in results.results if r.clause == "PAR-15"] == [("PAR-15", Verdict.PASS)]
+    assert results.provenance["capabilities"]["probes"]["logit_bias"]["token_id"] == 134
+
+
+def test_without_a_probe_the_logit_bias_scenario_yields_nothing(server: ReferenceServer) -> None:
+    assert _run(server.base_url, None, "logit_bias_ban") == {}
+
+
 def test_toml_manifest_and_unlisted_means_not_claimed(tmp_path: Path) -> None:
     manifest = load(_manifest(tmp_path, '[capabilities]\ntools = true\n\n[statistics]\nfalse_alarm = 0.05\n', ".toml"))
     assert manifest.claimed("tools") and not manifest.claimed("logprobs") and manifest.false_alarm == 0.05
@@ -60,6 +78,10 @@ def test_toml_manifest_and_unlisted_means_not_claimed(tmp_path: Path) -> None:
     "statistics: {false_alarm: 0.7}",
     "colour: blue",
     "[1, 2]",
+    "probes: {top_k: {}}",
+    "probes: {logit_bias: {token_id: -1, text: x}}",
+    "probes: {logit_bias: {token_id: 5, text: ' '}}",
+    "probes: {logit_bias: {token_id: 5, text: x, bias: -100}}",
 ])
 def test_bad_manifests_are_refused(tmp_path: Path, text: str) -> None:
     with pytest.raises(ManifestError):

@@ -64,6 +64,7 @@ KINDS: dict[str, Kind] = {
     "stream_n": _k(messages=user("Hello"), n=2, stream=True, temperature=1, seed=3),
     "n": _k(messages=user("Say 12 words"), n=3, temperature=1, seed=3),
     "stop": _k(messages=user(COUNT), stop=[" 5"]),
+    "preface_count": _k(messages=user("Count from 1 to 12. Output only the numbers."), temperature=0),
     "spaced_count": _k(messages=user("Count from 1 to 12, separated by single spaces."), temperature=0),
     "cap": _k(messages=user("Write a long story"), max_tokens=5),
     "cap_mct": _k(messages=user("Write a long story"), max_completion_tokens=5),
@@ -71,6 +72,7 @@ KINDS: dict[str, Kind] = {
     "logprobs": _k(messages=user(COUNT), logprobs=True, top_logprobs=10),
     "stream_logprobs": _k(messages=user(COUNT), logprobs=True, top_logprobs=2, stream=True),
     "json_object": _k(messages=user("Answer in JSON"), response_format={"type": "json_object"}),
+    "json_object_capped": _k(messages=user("Answer in JSON"), response_format={"type": "json_object"}, max_tokens=64),
     "json_schema": _k(messages=user('About "Oslo"'), response_format={"type": "json_schema", "json_schema": {"name": "city", "strict": True, "schema": SCHEMA}}),
     "tools_required": _k(messages=user("Hello"), tools=TOOLS, tool_choice="required"),
     "tools_stream": _k(messages=user("Hello"), tools=TOOLS, tool_choice="required", stream=True),
@@ -102,6 +104,9 @@ KINDS: dict[str, Kind] = {
     "sampled_twice": _k(repeat=3, messages=user("Hello"), temperature=1),
     "nucleus_twice": _k(repeat=3, messages=user("Hello"), temperature=1, top_p=0.001),
     "seeded_twice": _k(repeat=3, messages=user("Hello"), temperature=1, seed=11),
+    # " bridge" (token 134) is in the greedy answer to this prompt; see reference/capabilities.yaml
+    "logit_bias": _k(messages=user("Write 8 words about a quiet morning. Output only the words."), temperature=0,
+                     logit_bias={"134": -100}),
 }
 
 
@@ -372,6 +377,7 @@ CASES: dict[str, tuple[str, Check]] = {
     "temperature-ignored": ("sampled_twice", lambda c, m: len(contents(c)) > 1 and len(contents(m)) == 1),
     "top-p-ignored": ("nucleus_twice", lambda c, m: len(contents(c)) == 1 and len(contents(m)) > 1),
     "seed-ignored": ("seeded_twice", lambda c, m: len(contents(c)) == 1 and len(contents(m)) > 1),
+    "logit-bias-ignored": ("logit_bias", lambda c, m: " bridge" not in c.message["content"] and " bridge" in m.message["content"]),
     "vendor-params-ignored": ("vendor", lambda c, m: len(set(c.message["content"].split())) == 80 > len(set(m.message["content"].split()))),
     # errors
     "error-flat-vllm": ("invalid", lambda c, m: m.status == 400 and m.json["object"] == "error" and m.json["code"] == 400 and "error" not in m.json),
@@ -414,6 +420,16 @@ CASES: dict[str, tuple[str, Check]] = {
     "json-pretty": ("text", lambda c, m: b'\n  "id": ' in m.raw and m.json["choices"] == c.json["choices"]),
     "connection-close": ("text", lambda c, m: m.headers.get("connection") == "close" and c.headers.get("connection") != "close"),
     "accept-unknown-parameters": ("unknown_param", lambda c, m: c.status == 400 and m.status == 200),
+    "count-with-preface": ("preface_count", lambda c, m: m.message["content"] == "Here are the numbers from 1 to 12:\n" + c.message["content"]),
+    "json-object-verbose": ("json_object_capped", lambda c, m: parses(c.message["content"]) and m.message["content"].startswith('{"answer": ')
+                            and not parses(m.message["content"]) and m.choice["finish_reason"] == "length"),
+    "logprobs-byte-tokens": ("logprobs", lambda c, m: m.message["content"].endswith("\u2026")
+                             and "".join(e["token"] for e in m.choice["logprobs"]["content"]) != m.message["content"]
+                             and bytes(x for e in m.choice["logprobs"]["content"] for x in e["bytes"]).decode() == m.message["content"]),
+    "content-parts-newline": ("content_parts", lambda c, m: m.json["usage"]["prompt_tokens"] == c.json["usage"]["prompt_tokens"] + 2),
+    "tool-args-off-schema": ("tools_required", lambda c, m: json.loads(calls(m)[0]["function"]["arguments"])
+                             == {**json.loads(calls(c)[0]["function"]["arguments"]), "country": "France"}),
+    "tool-call-after-result": ("round_trip", lambda c, m: c.message["content"] and [x["function"]["name"] for x in calls(m)] == ["get_time"]),
     "count-one-per-line": ("spaced_count", lambda c, m: m.message["content"] == c.message["content"].replace(" ", "\n")),
 }
 

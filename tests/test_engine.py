@@ -8,7 +8,7 @@ import time
 import pytest
 
 from conformance.engine import (
-    Budget, BudgetExhausted, CannotJudge, Rule, Runner, Skip, Suite, Verdict, fail, passed, warn,
+    Budget, BudgetExhausted, CannotJudge, NotApplicable, Rule, Runner, Skip, Suite, Verdict, fail, passed, warn,
 )
 
 RULES = {"R-MUST": Rule("R-MUST", "MUST", "a", "must"), "R-SHOULD": Rule("R-SHOULD", "SHOULD", "a", "should"),
@@ -91,6 +91,18 @@ def test_verdicts_and_containment():
     assert got[("passes", "skipping_scenario")] is Verdict.SKIP
     assert got[("passes", "crashing_scenario")] is Verdict.ERROR
     assert got[("passes", "broke_budget")] is Verdict.SKIP
+
+
+def test_not_applicable_scenario_yields_no_results():
+    suite = make_suite()
+
+    @suite.scenario("good")
+    def nothing_to_probe(ctx):
+        """The target offers nothing this scenario probes."""
+        raise NotApplicable
+
+    results = run(suite).results
+    assert results and not [r for r in results if r.scenario == "nothing_to_probe"]
 
 
 def test_notes_are_one_line_and_redacted():

@@ -17,7 +17,7 @@ import pytest
 
 from conformance.engine import Verdict
 from conformance.reports import json_report
-from conformance.session import RunConfig, RunReport, TargetUnreachable, execute
+from conformance.session import REFERENCE_CAPABILITIES, RunConfig, RunReport, TargetUnreachable, execute
 from conformance.wire.client import Limits
 from tests.hostile.servers import start_hostile
 
@@ -54,8 +54,10 @@ UNREACHABLE = ("garbage", "close-immediately")
 
 def _config(base_url: str, **overrides: object) -> RunConfig:
     # fuzz_examples=0: the generated-traffic scenarios SKIP here (they run in test_fuzz_is_bounded_by_the_stall_breaker).
+    # The reference's own manifest, as the embedded run uses: its logit_bias probe runs here too.
     values: dict[str, object] = {"base_url": base_url, "model": "m", "api_key": KEY, "limits": LIMITS,
-                                 "concurrency": CONCURRENCY, "fuzz_examples": 0, "command": ["conformance", "run"]}
+                                 "concurrency": CONCURRENCY, "fuzz_examples": 0, "capabilities": str(REFERENCE_CAPABILITIES),
+                                 "command": ["conformance", "run"]}
     values.update(overrides)
     return RunConfig(**values)  # type: ignore[arg-type]
 

@@ -9,6 +9,8 @@ from ..wire.client import Exchange
 from .common import short
 
 check = SUITE.check
+# Chat templates may render each text part with a separator (a newline, a space): a token or so per part.
+PART_TOLERANCE = 3
 
 
 def _refusal(ex: Exchange) -> str | None:
@@ -22,7 +24,7 @@ def _refusal(ex: Exchange) -> str | None:
 
 @check("REQ-02", on="content_parts")
 def content_parts_accepted(ev: Evidence) -> Outcome:
-    """System and user content given as arrays of text parts is accepted and counted like the same text as strings."""
+    """System and user content given as arrays of text parts is accepted and counted like the same text as strings, within a few tokens (a chat template may render parts with separators); a dropped part costs more than that."""
     refused = _refusal(ev.exchange)
     if refused:
         return fail("HTTP 200 for text-part content", refused)
@@ -33,9 +35,10 @@ def content_parts_accepted(ev: Evidence) -> Outcome:
     a, b = as_strings.get("prompt_tokens"), as_parts.get("prompt_tokens")
     if not (isinstance(a, int) and isinstance(b, int)):
         raise Skip("no prompt_tokens to compare; judged by USE-01")
-    if a != b:
-        return fail(f"prompt_tokens {a} (as for string content)", f"prompt_tokens {b}: parts were dropped or mangled")
-    return passed()
+    if abs(a - b) > PART_TOLERANCE:
+        return fail(f"prompt_tokens {a} ±{PART_TOLERANCE} (as for string content)",
+                    f"prompt_tokens {b}: parts were dropped or mangled")
+    return passed(prompt_tokens_strings=a, prompt_tokens_parts=b)
 
 
 @check("REQ-03", on="null_content")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..engine import Outcome, fail, inconclusive, passed
 from ..evidence import Evidence
 
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")
@@ -26,3 +27,21 @@ def payloads(ev: Evidence) -> list[tuple[str, dict[str, Any]]]:
     if ev.streamed:
         return [(f"chunk #{c.position}", c.payload) for c in ev.stream.json_chunks]
     return [("body", ev.body)]
+
+
+def spells_content(entries: list[Any], content: str) -> Outcome:
+    """Logprob tokens concatenate to ``content``: their texts, or, for byte-level tokens whose text
+    cannot hold a split multi-byte character, their ``bytes`` decoded as UTF-8.  A mismatch on
+    non-ASCII content without bytes to reassemble is INCONCLUSIVE, not a FAIL."""
+    entries = [e for e in entries if isinstance(e, dict)]
+    joined = "".join(e["token"] for e in entries if isinstance(e.get("token"), str))
+    if joined == content:
+        return passed()
+    raw = [e.get("bytes") for e in entries]
+    if all(isinstance(b, list) and all(isinstance(x, int) and 0 <= x < 256 for x in b) for b in raw):
+        if bytes(x for b in raw for x in b).decode("utf-8", "replace") == content:
+            return passed("the token bytes concatenate to the content (multi-byte characters split across tokens)")
+    elif not content.isascii():
+        return inconclusive("the token texts do not concatenate to the non-ASCII content, and without bytes on every "
+                            f"entry split multi-byte characters cannot be reassembled: {short(joined)} vs {short(content)}")
+    return fail("tokens concatenate to the content", f"tokens {short(joined)} vs content {short(content)}")

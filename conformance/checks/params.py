@@ -19,7 +19,7 @@ from ..evidence import Evidence
 from ..stats import Decision
 from ..stream import StreamView, parse_stream
 from ..suite import SUITE
-from .common import FINISH_REASONS, req, short
+from .common import FINISH_REASONS, req, short, spells_content
 
 check = SUITE.check
 
@@ -112,7 +112,7 @@ def _stops(ev: Evidence) -> list[str]:
 
 @check("PAR-03", on="stopped")
 def stop_sequences_honoured(ev: Evidence) -> Outcome:
-    """The output never contains a stop sequence and generation ends at the first one (counting to 12 with stop ' 5' ends before 5); a model that never wrote the sequence as given is INCONCLUSIVE, not a FAIL."""
+    """The output never contains a stop sequence and generation ends at the first one (counting to 12 with stop ' 5' ends before 5; the count is the longest run of consecutive numbers, so a preface's numbers do not count); a model that never wrote the sequence as given is INCONCLUSIVE, not a FAIL."""
     refused = refusal(ev, "PAR-03")
     if refused:
         return refused
@@ -121,7 +121,7 @@ def stop_sequences_honoured(ev: Evidence) -> Outcome:
     present = [s for s in stops if s in text]
     if present:
         return fail("no stop sequence in the output", f"{short(present)} found in {short(text)}")
-    numbers = [int(t) for t in re.findall(r"\d+", text)]
+    numbers = _count_run([int(t) for t in re.findall(r"\d+", text)])
     first_stop = min((int(s.strip()) for s in stops if s.strip().isdigit()), default=None)
     if first_stop is not None and any(n > first_stop for n in numbers):
         if first_stop not in numbers:
@@ -134,6 +134,18 @@ def stop_sequences_honoured(ev: Evidence) -> Outcome:
     if reason != "stop":
         return fail('finish_reason "stop"', f"finish_reason = {short(reason)}")
     return passed()
+
+
+def _count_run(numbers: list[int]) -> list[int]:
+    """The count itself: the longest run of consecutive integers, so numbers in a preface a model
+    adds ("Here are the numbers from 1 to 12:") are not taken for the count going on."""
+    best: list[int] = []
+    run: list[int] = []
+    for n in numbers:
+        run = run + [n] if run and n == run[-1] + 1 else [n]
+        if len(run) > len(best):
+            best = run
+    return best
 
 
 @check("PAR-04", on="multi_choice")
@@ -164,7 +176,7 @@ def n_choices_complete(ev: Evidence) -> Outcome:
 
 @check("PAR-05", on="json_mode")
 def json_object_mode(ev: Evidence) -> Outcome:
-    """response_format json_object yields content that parses as a JSON object."""
+    """response_format json_object yields content that parses as a JSON object (an object cut by the probe's token cap, finish_reason "length", is INCONCLUSIVE; a fenced or prefaced object is a FAIL)."""
     refused = refusal(ev, "PAR-05")
     if refused:
         return refused
@@ -172,7 +184,7 @@ def json_object_mode(ev: Evidence) -> Outcome:
     try:
         value = json.loads(content)
     except ValueError as exc:
-        return fail("content parses as JSON", f"{exc}: {short(content)}")
+        return _unparsed_json(ev, content, exc)
     if not isinstance(value, dict):
         return fail("a JSON object", f"JSON {type(value).__name__}: {short(content)}")
     return passed()
@@ -180,7 +192,7 @@ def json_object_mode(ev: Evidence) -> Outcome:
 
 @check("PAR-06", on="json_schema")
 def json_schema_mode(ev: Evidence) -> Outcome:
-    """response_format json_schema with strict true yields content valid for the given schema."""
+    """response_format json_schema with strict true yields content valid for the given schema (an object cut by the probe's token cap is INCONCLUSIVE)."""
     refused = refusal(ev, "PAR-06")
     if refused:
         return refused
@@ -188,16 +200,26 @@ def json_schema_mode(ev: Evidence) -> Outcome:
     try:
         value = json.loads(content)
     except ValueError as exc:
-        return fail("content parses as JSON", f"{exc}: {short(content)}")
+        return _unparsed_json(ev, content, exc)
     errors = sorted(jsonschema.Draft202012Validator(ev.data["schema"]).iter_errors(value), key=lambda e: e.path)
     if errors:
         return fail("content valid for the requested schema", f"{short(value)}: {errors[0].message}")
     return passed()
 
 
+def _unparsed_json(ev: Evidence, content: str, exc: ValueError) -> Outcome:
+    """Content that does not parse: a FAIL, unless it is a JSON object the probe's own token cap cut
+    off (finish_reason "length"), which only shows that the model is verbose."""
+    reason = (ev.choices()[0] if ev.choices() else {}).get("finish_reason")
+    if reason == "length" and content.lstrip().startswith("{"):
+        return inconclusive(f"the JSON object was cut by the probe's max_tokens {req(ev, 'max_tokens')} "
+                            f'(finish_reason "length"): {short(content[-80:])}')
+    return fail("content parses as JSON", f"{exc}: {short(content)}")
+
+
 @check("PAR-07", on="logprobs")
 def logprobs_content(ev: Evidence) -> Outcome:
-    """logprobs:true returns one entry per token with logprob <= 0, and the tokens concatenate to the content."""
+    """logprobs:true returns one entry per token with logprob <= 0, and the tokens concatenate to the content (their bytes, when multi-byte characters are split across tokens)."""
     if ev.streamed:
         raise NotApplicable  # SSE-16 judges streams
     refused = refusal(ev, "PAR-07")
@@ -211,10 +233,7 @@ def logprobs_content(ev: Evidence) -> Outcome:
     bad = [e for e in entries if not isinstance(e, dict) or not isinstance(e.get("logprob"), (int, float)) or e["logprob"] > 0]
     if bad:
         return fail("every entry has a numeric logprob <= 0", f"entry {short(bad[0])}")
-    joined = "".join(e.get("token", "") for e in entries if isinstance(e.get("token"), str))
-    if joined != ev.content(0):
-        return fail("tokens concatenate to the content", f"tokens {short(joined)} vs content {short(ev.content(0))}")
-    return passed()
+    return spells_content(entries, ev.content(0))
 
 
 @check("PAR-08", on="logprobs")
@@ -364,6 +383,26 @@ def vendor_repetition_penalty_honoured(ev: Evidence) -> Outcome:
         return fail("a different text with repetition_penalty 2", f"the same text: {short(baseline)}",
                     note="repetition_penalty is silently ignored", verdict="silently ignored")
     return passed("repetition_penalty honoured", verdict="honoured")
+
+
+@check("PAR-15", on="logit_bias")
+def logit_bias_bans_token(ev: Evidence) -> Outcome:
+    """logit_bias -100 bans the manifest's token: the greedy answer that contained its text no longer does.  The same answer, text included, with and without the bias is a FAIL; an unbiased answer without the text proves nothing, and a changed answer that still contains the text may spell it with other tokens (both INCONCLUSIVE)."""
+    refused = refusal(ev, "PAR-15")
+    if refused:
+        return refused
+    text = ev.data["probe"].text
+    biased, unbiased = ev.content(0), _content_of(ev, "unbiased")
+    if text not in unbiased:
+        return inconclusive(f"the unbiased answer does not contain {text!r}, so the ban has nothing to remove "
+                            "(check the manifest's prompt)", unbiased=short(unbiased))
+    if text not in biased:
+        return passed(token_id=ev.data["probe"].token_id)
+    if biased == unbiased:
+        return fail(f"no {text!r} with logit_bias -100 on token {ev.data['probe'].token_id}",
+                    f"the same answer as without the bias: {short(biased)}", note="logit_bias appears to be ignored")
+    return inconclusive(f"the answer changed but still contains {text!r}: other tokens may spell the same text",
+                        biased=short(biased), unbiased=short(unbiased))
 
 
 def _content_of(ev: Evidence, name: str) -> str:

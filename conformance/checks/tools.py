@@ -33,6 +33,10 @@ def _choice_kind(ev: Evidence) -> str:
     return "named" if isinstance(choice, dict) else str(choice)
 
 
+def _strict(ev: Evidence, name: str | None) -> bool:
+    return any(tool["function"]["name"] == name and tool["function"].get("strict") is True for tool in ev.data.get("tools", []))
+
+
 def _schema_for(ev: Evidence, name: str | None) -> dict[str, Any] | None:
     for tool in ev.data.get("tools", []):
         if tool["function"]["name"] == name:
@@ -89,7 +93,7 @@ def named_choice_obeyed(ev: Evidence) -> Outcome:
 
 @check("TOOL-04", on=("tool_call", "stream_tool_call"))
 def arguments_are_json_text(ev: Evidence) -> Outcome:
-    """function.arguments is a string holding a JSON object valid for the tool's parameters (streamed: the concatenated fragments)."""
+    """function.arguments is a string holding a JSON object valid for the tool's parameters (streamed: the concatenated fragments).  Only a strict tool binds the model to its schema: off-schema arguments for a non-strict tool are INCONCLUSIVE."""
     for name, arguments in _arguments(ev):
         if not isinstance(arguments, str):
             return fail("arguments as a JSON-encoded string", f"{name}: arguments is {type(arguments).__name__} {short(arguments)}")
@@ -102,8 +106,12 @@ def arguments_are_json_text(ev: Evidence) -> Outcome:
             return fail("arguments encode an object", f"{name}: {short(arguments)}")
         if schema is not None:
             errors = list(jsonschema.Draft202012Validator(schema).iter_errors(value))
+            if errors and _strict(ev, name):
+                return fail(f"arguments valid for {name}'s parameters (strict tool)", f"{short(value)}: {errors[0].message}")
             if errors:
-                return fail(f"arguments valid for {name}'s parameters", f"{short(value)}: {errors[0].message}")
+                return inconclusive(f"{name}'s arguments are a JSON object but do not follow its parameters "
+                                    f"({errors[0].message}); the tool is not strict, so that is the model's choice, "
+                                    "not the server's", arguments=short(value))
     return passed()
 
 
@@ -120,10 +128,14 @@ def call_ids_unique(ev: Evidence) -> Outcome:
 
 @check("TOOL-06", on="round_trip")
 def round_trip_accepted(ev: Evidence) -> Outcome:
-    """Feeding the server's own tool call back with a tool message answering its id is answered 200 with text."""
+    """Feeding the server's own tool call back with a tool message answering its id is answered 200 with text (a further tool call is legal under auto but proves nothing: INCONCLUSIVE)."""
     status = ev.require_response().status
     if status != 200:
         return fail("HTTP 200 for the second turn", f"HTTP {status}: {short(ev.exchange.body[:200].decode('utf-8', 'replace'))}")
+    if not ev.content(0) and _calls(ev):
+        names = [(c.get("function") or {}).get("name") for c in _calls(ev)]
+        return inconclusive(f"the second turn was accepted but answered with another tool call {names} instead of "
+                            "text: legal under tool_choice auto, and no proof that the tool result was read")
     if not ev.content(0):
         return fail("a text answer using the tool result", f"message {short(ev.message(0))}")
     return passed()

@@ -2,7 +2,8 @@
 
 The runner is protocol-agnostic: it calls scenario functions with an opaque context and check
 functions with whatever evidence the scenario returned.  Everything that goes wrong inside a
-scenario or a check becomes a verdict (SKIP / ERROR), never an exception out of `run`.
+scenario or a check becomes a verdict (SKIP / ERROR), never an exception out of `run`; a scenario
+or check raising `NotApplicable` yields no result at all.
 """
 
 from __future__ import annotations
@@ -119,6 +120,8 @@ class Runner:
         started = time.perf_counter()
         try:
             evidence = scenario.func(self.context)
+        except NotApplicable:  # the target offers nothing this scenario could probe (e.g. no manifest probe)
+            return []
         except Skip as exc:
             return [self._bare(c, scenario, Verdict.SKIP, self.redact(str(exc))) for c in checks]
         except BudgetExhausted as exc:

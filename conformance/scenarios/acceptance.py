@@ -11,6 +11,8 @@ from ..target import OMIT, Context
 from .prompts import GREETING, TIME_TOOL, WEATHER_PROMPT, WEATHER_TOOL
 
 scenario = SUITE.scenario
+# Long enough that a dropped part costs far more tokens than REQ-02's tolerance for template separators.
+TERSE = "You are terse: answer every question in one short sentence."
 
 
 def _one(ctx: Context, prompt: str | list[dict[str, Any]], **fields: Any) -> Evidence:
@@ -28,10 +30,10 @@ def chat_without_cap(ctx: Context) -> Evidence:
 def content_parts(ctx: Context) -> Evidence:
     """The same conversation with string content and with arrays of text parts; both must count the same prompt."""
     parts = [
-        {"role": "system", "content": [{"type": "text", "text": "You are terse."}]},
+        {"role": "system", "content": [{"type": "text", "text": TERSE}]},
         {"role": "user", "content": [{"type": "text", "text": GREETING}]},
     ]
-    strings = [{"role": "system", "content": "You are terse."}, {"role": "user", "content": GREETING}]
+    strings = [{"role": "system", "content": TERSE}, {"role": "user", "content": GREETING}]
     as_parts = ctx.body(parts)
     return Evidence(ctx, as_parts, ctx.send(as_parts), related={"as_strings": ctx.send(ctx.body(strings))})
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..capabilities import gate
-from ..engine import BudgetExhausted
+from ..engine import BudgetExhausted, NotApplicable
 from ..evidence import Evidence
 from ..stats import Decision, SequentialTest, Trial
 from ..suite import SUITE
@@ -248,6 +248,21 @@ def stream_equivalence(ctx: Context) -> Evidence:
     body = ctx.body(COUNT_TO_12, temperature=0, seed=7, max_tokens=40)
     streamed = dict(body, stream=True, stream_options={"include_usage": True})
     return Evidence(ctx, body, ctx.send(body), related={"stream": ctx.send(streamed)})
+
+
+@scenario("logit_bias", requests=2)
+def logit_bias_ban(ctx: Context) -> Evidence:
+    """The manifest's logit_bias probe: its prompt at temperature 0 with logit_bias {token_id: -100},
+    and again without the bias.  Token ids are tokenizer-specific, so without a probe in the
+    manifest there is nothing to send and no result."""
+    probe = ctx.capabilities.logit_bias_probe
+    if probe is None:
+        raise NotApplicable
+    plain = ctx.body(probe.request_prompt, temperature=0)
+    biased = dict(plain, logit_bias={str(probe.token_id): -100})
+    ev = gate(Evidence(ctx, biased, ctx.send(biased), data={"probe": probe}), "logit_bias")
+    ev.related["unbiased"] = ctx.send(plain)
+    return ev
 
 
 @scenario("unknown_param")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import json
 import secrets
 import string
 from typing import Any
 
-from conformance.servers.reference.model import Completion
+from conformance.servers.reference.model import Completion, TokenLogprob, ToolCall, fragments, new_call_id, prompt_word
 from conformance.servers.reference.pipeline import Context, Stage, Wire
+from conformance.servers.reference.schema_instance import instance
 from conformance.servers.reference.validation import KNOWN_PARAMETERS
 
 from .edit import choices, rewrite_json
@@ -308,3 +310,83 @@ def count_one_per_line(payload: Body, ctx: Context) -> Body:
         if isinstance(message, dict) and isinstance(message.get("content"), str):
             message["content"] = message["content"].replace("separated by single spaces", "one per line")
     return payload
+
+
+@defect("count-with-preface", Stage.REQUEST, clause="PAR-03", verdict="PASS", benign=True,
+        summary="The model ignores 'Output only the numbers' and introduces a count with 'Here are the numbers from 1 to 12:'")
+def count_with_preface(payload: Body, ctx: Context) -> Body:
+    for message in payload.get("messages") or ():
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            message["content"] = message["content"].replace("Output only the numbers.", "Introduce the numbers.")
+    return payload
+
+
+@defect("json-object-verbose", Stage.REQUEST, clause="PAR-05", verdict="PASS", benign=True,
+        summary="In JSON mode the model writes a long object, which the probe's max_tokens cuts (finish_reason 'length')")
+def json_object_verbose(payload: Body, ctx: Context) -> Body:
+    response_format = payload.get("response_format")
+    messages = payload.get("messages")
+    if isinstance(response_format, dict) and response_format.get("type") == "json_object" and isinstance(messages, list):
+        last = messages[-1] if messages else None
+        if isinstance(last, dict) and isinstance(last.get("content"), str):
+            last["content"] += " Describe it in detail."
+    return payload
+
+
+_ELLIPSIS = "\u2026".encode()  # 3 bytes: a byte-level tokenizer may split it across tokens
+
+
+@defect("logprobs-byte-tokens", Stage.COMPLETION, clause="PAR-07", verdict="PASS", benign=True,
+        summary="The answer ends with '\u2026', split over two byte-level tokens: their texts do not concatenate to it, their bytes do")
+def logprobs_byte_tokens(completion: Completion, ctx: Context) -> Completion:
+    for choice in completion.choices:
+        if not choice.logprobs or not choice.tokens:
+            continue
+        last = choice.logprobs[-1]
+        # The first piece's delta is "" (a partial character cannot be sent); the second completes it.
+        choice.tokens[-1:] = ["", "\u2026"]
+        # Token texts as api.openai.com shows byte pieces: escapes like "\\xe2\\x80"; the bytes are exact.
+        choice.logprobs[-1:] = [TokenLogprob("".join(f"\\x{b:02x}" for b in piece), last.logprob, last.top, raw=piece)
+                                for piece in (_ELLIPSIS[:2], _ELLIPSIS[2:])]
+    return completion
+
+
+@defect("content-parts-newline", Stage.REQUEST, clause="REQ-02", verdict="PASS", benign=True,
+        summary="The chat template renders every text part followed by a newline, so parts count a token more than strings")
+def content_parts_newline(payload: Body, ctx: Context) -> Body:
+    for message in payload.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        for part in content if isinstance(content, list) else ():
+            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str):
+                part["text"] += "\n"
+    return payload
+
+
+@defect("tool-args-off-schema", Stage.COMPLETION, clause="TOOL-04", verdict="PASS", benign=True,
+        summary="The model adds an argument that a non-strict tool's parameters do not declare ('country')")
+def tool_args_off_schema(completion: Completion, ctx: Context) -> Completion:
+    strict = {tool["name"] for tool in (ctx.request.tools if ctx.request else ()) if tool.get("strict") is True}
+    for choice in completion.choices:
+        if choice.finish_reason == "length":
+            continue  # a call cut by the cap has no complete arguments to add to
+        for call in choice.tool_calls:
+            if call.name not in strict:
+                call.fragments = fragments(json.dumps({**json.loads(call.arguments), "country": "France"}))
+    return completion
+
+
+@defect("tool-call-after-result", Stage.COMPLETION, clause="TOOL-06", verdict="PASS", benign=True,
+        summary="Given a tool result under tool_choice auto, the model calls a tool it has not called yet instead of answering in text")
+def tool_call_after_result(completion: Completion, ctx: Context) -> Completion:
+    request = ctx.request
+    if request is None or not request.tools or request.tool_choice != "auto" or request.messages[-1].get("role") != "tool":
+        return completion
+    called = {call["function"]["name"] for message in request.messages for call in message.get("tool_calls") or ()}
+    tool = next((t for t in request.tools if t["name"] not in called), request.tools[0])
+    word = prompt_word(next(m["content"] for m in request.messages if m.get("role") == "user" and isinstance(m.get("content"), str)))
+    for choice in completion.choices:
+        arguments = json.dumps(instance(tool.get("parameters") or {"type": "object"}, word))
+        choice.tokens, choice.finish_reason = [], "tool_calls"
+        choice.logprobs = [] if request.logprobs else None
+        choice.tool_calls = [ToolCall(new_call_id(), tool["name"], fragments(arguments))]
+    return completion

@@ -214,3 +214,9 @@ def top_p_ignored(payload: Body, ctx: Context) -> Body:
         summary="seed is accepted but has no effect: seeded sampling is not reproducible")
 def seed_ignored(payload: Body, ctx: Context) -> Body:
     return _without(payload, "seed")
+
+
+@defect("logit-bias-ignored", Stage.REQUEST, clause="PAR-15", verdict="FAIL",
+        summary="logit_bias is accepted but has no effect: a banned token is still generated")
+def logit_bias_ignored(payload: Body, ctx: Context) -> Body:
+    return _without(payload, "logit_bias")

@@ -3,7 +3,8 @@
 Intents (matched case-insensitively on the last user message):
 
 * ``count from A to B`` -> ``"A A+1 ... B"`` separated by single spaces (descending if A > B), or
-  one number per line when the prompt says "one per line".
+  one number per line when the prompt says "one per line"; when it says "introduce the numbers"
+  the count follows a line ``Here are the numbers from A to B:``.
 * ``write N words`` / ``say N words`` -> exactly N vocabulary words.
 * ``long story`` / ``essay`` -> 300 vocabulary words.
 * anything else -> a short sentence of 12-20 vocabulary words.
@@ -18,8 +19,8 @@ otherwise.  ``logit_bias`` adds ``bias / 10`` to a word's logit and -100 bans it
 ``repetition_penalty > 1`` never repeats a word.  ``max_tokens`` / ``max_completion_tokens``
 cut the output (``finish_reason: "length"``); ``stop`` cuts before the first stop string.
 
-``response_format`` json_object gives ``{"answer": "<sentence>"}``; json_schema gives a
-minimal valid instance of the schema.  Tool calls follow ``tool_choice`` (see ``_tool_targets``):
+``response_format`` json_object gives ``{"answer": "<sentence>"}`` (300 words instead of a
+sentence when the prompt says "in detail"); json_schema gives a minimal valid instance of the schema.  Tool calls follow ``tool_choice`` (see ``_tool_targets``):
 arguments are a valid instance of the tool's ``parameters`` whose strings echo a prompt word,
 streamed as 2+ fragments.
 """
@@ -53,11 +54,13 @@ _ALNUM = string.ascii_letters + string.digits
 
 @dataclass
 class TokenLogprob:
-    """One generated token with its log-probability and the best alternatives."""
+    """One generated token with its log-probability and the best alternatives; ``raw`` is its
+    bytes when they differ from ``token`` encoded (a byte-level piece of a multi-byte character)."""
 
     token: str
     logprob: float
     top: list[tuple[str, float]]
+    raw: bytes | None = None
 
 
 @dataclass
@@ -152,7 +155,10 @@ def _text_choice(request: ChatRequest, index: int, key: bytes, prompt: str) -> C
         tokens = _forced(tokenize(_json_content(request, sampler, prompt)), limit)
     elif match := _COUNT_RE.search(lowered):
         separator = "\n" if "one per line" in lowered else " "
-        tokens = _forced(_count(int(match[1]), int(match[2]), limit, separator), limit)
+        numbers = _count(int(match[1]), int(match[2]), limit, separator)
+        if "introduce the numbers" in lowered:
+            numbers = [*tokenize(f"Here are the numbers from {match[1]} to {match[2]}:"), "\n" + numbers[0], *numbers[1:]]
+        tokens = _forced(numbers, limit)
     elif match := _WORDS_RE.search(lowered):
         tokens = sampler.words(min(int(match[1]), limit))
     elif "long story" in lowered or "essay" in lowered:
@@ -202,7 +208,8 @@ def _count(start: int, end: int, limit: int, separator: str = " ") -> list[str]:
 def _json_content(request: ChatRequest, sampler: _Sampler, prompt: str) -> str:
     assert request.response_format is not None
     if request.response_format["type"] == "json_object":
-        words = "".join(token for token, _ in sampler.words(sampler.sentence_length()))
+        count = LONG_TOKENS if "in detail" in prompt.lower() else sampler.sentence_length()
+        words = "".join(token for token, _ in sampler.words(count))
         return json.dumps({"answer": words})
     schema = request.response_format["json_schema"].get("schema") or {}
     return json.dumps(instance(schema, prompt_word(prompt)))

@@ -53,7 +53,7 @@ def _logprob_entry(entry: TokenLogprob) -> dict[str, Any]:
     return {
         "token": entry.token,
         "logprob": entry.logprob,
-        "bytes": list(entry.token.encode("utf-8")),
+        "bytes": list(entry.token.encode("utf-8") if entry.raw is None else entry.raw),
         "top_logprobs": [{"token": t, "logprob": lp, "bytes": list(t.encode("utf-8"))} for t, lp in entry.top],
     }
 
