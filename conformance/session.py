@@ -77,12 +77,6 @@ class RunReport:
     provenance: dict[str, Any]
     redactor: Redactor
 
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for r in self.results:
-            out[r.verdict.value] = out.get(r.verdict.value, 0) + 1
-        return out
-
 
 def select(profile: Profile, config: RunConfig) -> tuple[list[CheckSpec], list[ScenarioSpec]]:
     suite = load_suite()
@@ -122,6 +116,7 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     if config.fuzz_examples is not None:
         profile = dataclasses.replace(profile, fuzz_examples=config.fuzz_examples)
     checks, scenarios = select(profile, config)
+    manifest = _manifest(config, profile)
     # Placeholders until the target is resolved: an interrupt can arrive at any point (even while
     # the embedded server starts), and the partial report still needs a target and a redactor.
     target = Target(config.base_url or "(embedded reference server, not started)", config.model or EMBEDDED_MODEL,
@@ -143,7 +138,7 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
             with client:
                 facts = preflight(client, config.limits)
                 ctx = Context(client, target, profile, budget, seed=config.seed, facts=facts,
-                              capabilities=_manifest(config, profile))
+                              capabilities=manifest)
                 runner = Runner(checks, scenarios, ctx, concurrency=config.concurrency,
                                 redact=client.redactor.text, on_result=on_result)
                 on_start(len(checks), len(scenarios))
@@ -152,7 +147,7 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
         outcome.interrupted = True
     outcome.finished_at = outcome.finished_at or time.time()
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(outcome.started_at)) + "-" + uuid.uuid4().hex[:6]
-    provenance = _provenance(config, target, profile, facts, redactor)
+    provenance = _provenance(config, target, profile, facts, redactor, manifest)
     return RunReport(run_id, profile, target, outcome.results, outcome.started_at, outcome.finished_at,
                      outcome.interrupted, budget.requests, budget.tokens, provenance, redactor)
 
@@ -193,7 +188,7 @@ def _server_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
 
 
 def _provenance(config: RunConfig, target: Target, profile: Profile, facts: dict[str, Any],
-                redactor: Redactor) -> dict[str, Any]:
+                redactor: Redactor, manifest: capabilities.Manifest) -> dict[str, Any]:
     return {
         "suite_version": __version__,
         "suite_commit": _git_commit(),
@@ -207,7 +202,7 @@ def _provenance(config: RunConfig, target: Target, profile: Profile, facts: dict
         "models_status": facts.get("models_status"),
         "models": redactor.obj(facts.get("models")),
         "seed": config.seed,
-        "capabilities": _manifest(config, profile).to_dict(),
+        "capabilities": manifest.to_dict(),
         "concurrency": config.concurrency,
         "limits": dataclasses.asdict(config.limits),
         "python": sys.version.split()[0],
