@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from .engine import Skip
-from .stream import StreamView, parse_stream
+from .stream import CAP_SPENT_ON_REASONING, REASONING_KEYS, StreamView, parse_stream
 from .target import Context
 from .wire.client import Exchange
 
@@ -127,10 +127,23 @@ class Evidence:
 
     def content(self, index: int = 0) -> str:
         """The message text ("" for null); content of another type is judged by ENV-06 only."""
-        value = self.message(index).get("content")
+        message = self.message(index)
+        value = message.get("content")
         if value is not None and not isinstance(value, str):
             raise Skip(f"message.content is {type(value).__name__}, not a string; judged by ENV-06")
+        if not value and not message.get("tool_calls") and self._cap_spent_on_reasoning(index):
+            raise Skip(CAP_SPENT_ON_REASONING)
         return value or ""
+
+    def _cap_spent_on_reasoning(self, index: int) -> bool:
+        """A reasoning model cut by the cap before answering: finish_reason length, and reasoning
+        text in the message or reasoning tokens in usage."""
+        if self.choices()[index].get("finish_reason") != "length":
+            return False
+        message = self.message(index)
+        details = (self.usage() or {}).get("completion_tokens_details")
+        reasoning_tokens = details.get("reasoning_tokens") if isinstance(details, dict) else None
+        return any(message.get(key) for key in REASONING_KEYS) or (isinstance(reasoning_tokens, int) and reasoning_tokens > 0)
 
     def usage(self) -> dict[str, Any] | None:
         value = self.body.get("usage")

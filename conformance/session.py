@@ -53,6 +53,7 @@ class RunConfig:
     max_tokens_total: int | None = None
     limits: Limits = field(default_factory=Limits)
     seed: int = 0
+    max_tokens: int = 16  # max_tokens of probes that do not test a cap themselves
     clauses: tuple[str, ...] = ()  # only these clause ids (prefix match, e.g. "SSE")
     scenarios: tuple[str, ...] = ()  # only these scenario names
     defects: tuple[str, ...] = ()  # embedded server only: run against a mutant
@@ -137,7 +138,7 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
             redactor = client.redactor
             with client:
                 facts = preflight(client, config.limits)
-                ctx = Context(client, target, profile, budget, seed=config.seed, facts=facts,
+                ctx = Context(client, target, profile, budget, max_tokens=config.max_tokens, seed=config.seed, facts=facts,
                               capabilities=manifest)
                 runner = Runner(checks, scenarios, ctx, concurrency=config.concurrency,
                                 redact=client.redactor.text, on_result=on_result)

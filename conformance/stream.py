@@ -13,6 +13,10 @@ from .engine import Skip
 from .wire.sse import SSEEvent
 
 DONE = "[DONE]"
+# Non-standard fields in which servers put a reasoning model's hidden thinking.
+REASONING_KEYS = ("reasoning_content", "reasoning")
+CAP_SPENT_ON_REASONING = ("the token cap was spent on reasoning before any answer (finish_reason length); "
+                          "give reasoning models a larger budget with --max-tokens")
 
 
 @dataclass
@@ -47,6 +51,7 @@ class ChoiceAccumulator:
     index: int
     roles: list[Any] = field(default_factory=list)
     text: str = ""  # the string content deltas, concatenated
+    reasoning: str = ""  # reasoning deltas (REASONING_KEYS), concatenated
     content_seen: bool = False  # some delta carried string content ("" included)
     malformed_content: list[int] = field(default_factory=list)  # chunk positions with non-string content
     finish_reasons: list[Any] = field(default_factory=list)  # non-null values only
@@ -60,6 +65,8 @@ class ChoiceAccumulator:
         """The streamed text; a stream whose deltas carried non-string content is judged by ENV-06 only."""
         if self.malformed_content:
             raise Skip(f"delta content is not a string (chunk #{self.malformed_content[0]}); judged by ENV-06")
+        if not self.text and self.reasoning and self.finish_reasons[-1:] == ["length"]:
+            raise Skip(CAP_SPENT_ON_REASONING)
         return self.text
 
 
@@ -151,6 +158,7 @@ def _accumulate(view: StreamView, chunk: Chunk, choice: dict[str, Any]) -> None:
         acc.content_seen = True
     elif content is not None:
         acc.malformed_content.append(chunk.position)
+    acc.reasoning += "".join(delta[key] for key in REASONING_KEYS if isinstance(delta.get(key), str))
     if choice.get("finish_reason") is not None:
         acc.finish_reasons.append(choice["finish_reason"])
     logprobs = choice.get("logprobs")

@@ -65,6 +65,7 @@ KINDS: dict[str, Kind] = {
     "n": _k(messages=user("Say 12 words"), n=3, temperature=1, seed=3),
     "stop": _k(messages=user(COUNT), stop=[" 5"]),
     "preface_count": _k(messages=user("Count from 1 to 12. Output only the numbers."), temperature=0),
+    "small_cap": _k(messages=user("Hello"), max_tokens=16, temperature=0),
     "spaced_count": _k(messages=user("Count from 1 to 12, separated by single spaces."), temperature=0),
     "cap": _k(messages=user("Write a long story"), max_tokens=5),
     "cap_mct": _k(messages=user("Write a long story"), max_completion_tokens=5),
@@ -430,6 +431,8 @@ CASES: dict[str, tuple[str, Check]] = {
     "tool-args-off-schema": ("tools_required", lambda c, m: json.loads(calls(m)[0]["function"]["arguments"])
                              == {**json.loads(calls(c)[0]["function"]["arguments"]), "country": "France"}),
     "tool-call-after-result": ("round_trip", lambda c, m: c.message["content"] and [x["function"]["name"] for x in calls(m)] == ["get_time"]),
+    "reasoning-spends-small-cap": ("small_cap", lambda c, m: m.message["content"] == "" and m.message["reasoning_content"] == c.message["content"]
+                                   and m.json["choices"][0]["finish_reason"] == "length"),
     "count-one-per-line": ("spaced_count", lambda c, m: m.message["content"] == c.message["content"].replace(" ", "\n")),
 }
 

@@ -225,6 +225,7 @@ def logprobs_content(ev: Evidence) -> Outcome:
     refused = refusal(ev, "PAR-07")
     if refused:
         return refused
+    text = ev.content(0)
     choice = ev.choices()[0] if ev.choices() else {}
     logprobs = choice.get("logprobs")
     entries = logprobs.get("content") if isinstance(logprobs, dict) else None
@@ -233,7 +234,7 @@ def logprobs_content(ev: Evidence) -> Outcome:
     bad = [e for e in entries if not isinstance(e, dict) or not isinstance(e.get("logprob"), (int, float)) or e["logprob"] > 0]
     if bad:
         return fail("every entry has a numeric logprob <= 0", f"entry {short(bad[0])}")
-    return spells_content(entries, ev.content(0))
+    return spells_content(entries, text)
 
 
 @check("PAR-08", on="logprobs")

@@ -214,9 +214,10 @@ def streamed_logprobs(ev: Evidence) -> Outcome:
     acc = ev.stream.choices.get(0)
     if acc is None:
         raise Skip("no choice streamed; judged by SSE-17")
+    text = acc.content
     if not acc.logprob_tokens:
         return fail("choices[].logprobs.content entries on content chunks", "no streamed logprobs")
-    return spells_content(acc.logprob_tokens, acc.content)
+    return spells_content(acc.logprob_tokens, text)
 
 
 @check("SSE-17", on="stream")

@@ -54,6 +54,8 @@ def add_execution_options(g: argparse._ArgumentGroup) -> None:
     g.add_argument("--timeout", type=float, default=60.0, help="total seconds per exchange (default %(default)s)")
     g.add_argument("--read-timeout", type=float, default=30.0, help="max seconds between bytes (default %(default)s)")
     g.add_argument("--seed", type=int, default=0, help="seed for generated requests (default %(default)s)")
+    g.add_argument("--max-tokens", type=int, default=16, dest="probe_max_tokens",
+                   help="max_tokens of probes that do not test a cap; raise it for reasoning models (default %(default)s)")
     g.add_argument("--reports-dir", default="reports", type=Path, help="where reports go (default %(default)s)")
     g.add_argument("--quiet", action="store_true", help="no progress line, summary only")
 
@@ -116,7 +118,7 @@ def build_config(args: argparse.Namespace, profile: str) -> RunConfig:
         base_url=args.base_url, model=args.model, api_key_env=args.api_key_env, auth_header=args.auth_header,
         auth_scheme=None if args.no_bearer else "Bearer", profile=profile, concurrency=args.concurrency,
         max_requests=args.max_requests, max_tokens_total=args.max_tokens_total,
-        limits=Limits(read_timeout=args.read_timeout, total_timeout=args.timeout), seed=args.seed,
+        limits=Limits(read_timeout=args.read_timeout, total_timeout=args.timeout), seed=args.seed, max_tokens=args.probe_max_tokens,
         clauses=tuple(getattr(args, "clause", ())), scenarios=tuple(getattr(args, "scenario", ())),
         defects=tuple(getattr(args, "defect", ())), headers=parse_headers(args.header),
         secret_headers=tuple(args.secret_header), capabilities=getattr(args, "capabilities", None),

@@ -390,3 +390,51 @@ def tool_call_after_result(completion: Completion, ctx: Context) -> Completion:
         choice.logprobs = [] if request.logprobs else None
         choice.tool_calls = [ToolCall(new_call_id(), tool["name"], fragments(arguments))]
     return completion
+
+
+_SMALL_CAP = 16
+
+
+def _thinks_through_the_cap(ctx: Context) -> bool:
+    """A reasoning model under a probe-sized cap: it spends every token thinking."""
+    request = ctx.request
+    return (request is not None and request.max_tokens is not None and request.max_tokens <= _SMALL_CAP
+            and not request.tools and request.response_format is None)
+
+
+def _reasoning_usage(usage: Body | None) -> None:
+    if isinstance(usage, dict):
+        details = usage.setdefault("completion_tokens_details", {})
+        details["reasoning_tokens"] = usage.get("completion_tokens", 0)
+
+
+@defect("reasoning-spends-small-cap", Stage.BODY, clause="ENV-08", verdict="PASS", benign=True,
+        summary="A reasoning model spends a small max_tokens on reasoning_content: content '', finish_reason 'length'")
+def reasoning_spends_small_cap(body: Body, ctx: Context) -> Body:
+    if not _thinks_through_the_cap(ctx):
+        return body
+    for choice in body.get("choices") or ():
+        message = choice["message"]
+        message["reasoning_content"], message["content"] = message.get("content") or "", ""
+        choice["finish_reason"] = "length"
+        if choice.get("logprobs") is not None:
+            choice["logprobs"] = {"content": [], "refusal": None}
+    _reasoning_usage(body.get("usage"))
+    return body
+
+
+@also("reasoning-spends-small-cap", Stage.CHUNKS)
+def _reasoning_spends_small_cap_chunks(chunks: Chunks, ctx: Context) -> Chunks:
+    if not _thinks_through_the_cap(ctx):
+        return chunks
+    for choice in choices(chunks):
+        delta = choice.get("delta") or {}
+        if delta.get("content"):
+            delta["reasoning_content"], delta["content"] = delta["content"], ""
+        if choice.get("finish_reason") is not None:
+            choice["finish_reason"] = "length"
+        if isinstance(choice.get("logprobs"), dict):
+            choice["logprobs"]["content"] = []
+    for chunk in chunks:
+        _reasoning_usage(chunk.get("usage"))
+    return chunks
