@@ -20,6 +20,7 @@ import copy
 import hashlib
 import json
 import re
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +28,14 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-SCHEMA_DIR: Path = Path(__file__).resolve().parent.parent / "schemas"
+def _schema_dir() -> Path:
+    """The repo's schemas/ (a checkout or an editable install), else the copy a regular install
+    puts under ``<prefix>/share/oai-conformance/schemas``."""
+    checkout = Path(__file__).resolve().parent.parent / "schemas"
+    return checkout if checkout.is_dir() else Path(sys.prefix) / "share" / "oai-conformance" / "schemas"
+
+
+SCHEMA_DIR: Path = _schema_dir()
 
 Kind = Literal["request", "response", "chunk", "error"]
 
