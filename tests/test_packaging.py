@@ -1,0 +1,40 @@
+"""A regular (non-editable) install, as the GitHub Action does, must carry everything the suite reads."""
+
+from __future__ import annotations
+
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from conformance import schema
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _setuptools() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+
+
+def test_install_carries_every_schema_and_data_file() -> None:
+    """Checked on the build configuration: building a wheel here would need the network (build isolation)."""
+    data_files = _setuptools()["data-files"]["share/oai-conformance/schemas"]
+    assert data_files == ["schemas/*.json"]
+    assert all(p.suffix == ".json" for p in (ROOT / "schemas").iterdir() if p.is_file())
+    package_data = _setuptools()["package-data"]["conformance"]
+    data = [p.relative_to(ROOT / "conformance").as_posix() for p in (ROOT / "conformance").rglob("*")
+            if p.is_file() and p.suffix not in (".py", ".pyc")]
+    assert sorted(data) == sorted(package_data)
+
+
+def test_schema_dir_falls_back_to_the_installed_copy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(schema, "__file__", str(tmp_path / "site-packages" / "conformance" / "schema.py"))
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "venv"))
+    assert schema._schema_dir() == tmp_path / "venv" / "share" / "oai-conformance" / "schemas"
+
+
+def test_pyproject_pins_every_dependency() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + project["optional-dependencies"]["dev"]
+    assert all("==" in d for d in deps), [d for d in deps if "==" not in d]
