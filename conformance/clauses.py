@@ -41,6 +41,8 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("ENV-06", _M, "envelope", "message.role is 'assistant' and message.content is a string or null"),
     ("ENV-07", _M, "envelope", "A successful payload never carries an 'error' key, not even null"),
     ("ENV-08", _S, "envelope", "The answer text is in content, not only in a non-standard field"),
+    # --- models ------------------------------------------------------------------------------
+    ("MOD-01", _S, "models", "GET /models lists the model under test and every model the manifest claims"),
     # --- choices -----------------------------------------------------------------------------
     ("CHO-01", _M, "choices", "len(choices) equals n (default 1)"),
     ("CHO-02", _M, "choices", "choice indices are the integers 0..n-1, each once"),

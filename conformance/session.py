@@ -175,7 +175,8 @@ def preflight(client: RawClient, limits: Limits = Limits()) -> dict[str, Any]:
     ex = client.get("/models", limits=quick)
     if ex.status is None and ex.error is not None and ex.error.kind in ("connect", "connect-timeout", "protocol", "reset"):
         raise TargetUnreachable(f"{client.url('/models')}: {ex.error.kind}: {ex.error.message}")
-    facts: dict[str, Any] = {"models_status": ex.status, "server_headers": _server_headers(ex.headers)}
+    facts: dict[str, Any] = {"models_status": ex.status, "server_headers": _server_headers(ex.headers),
+                             "models_exchange": ex}
     try:
         facts["models"] = ex.json() if ex.status == 200 else None
     except ValueError:

@@ -17,11 +17,13 @@ SUITE = Suite(rule_lookup=_rule)
 
 _MODULES = (
     "conformance.scenarios.basic",
+    "conformance.scenarios.models",
     "conformance.scenarios.acceptance",
     "conformance.scenarios.params",
     "conformance.scenarios.invalid",
     "conformance.scenarios.tools",
     "conformance.checks.transport",
+    "conformance.checks.models",
     "conformance.checks.envelope",
     "conformance.checks.stream",
     "conformance.checks.errors",

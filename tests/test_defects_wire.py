@@ -65,6 +65,7 @@ KINDS: dict[str, Kind] = {
     "n": _k(messages=user("Say 12 words"), n=3, temperature=1, seed=3),
     "stop": _k(messages=user(COUNT), stop=[" 5"]),
     "preface_count": _k(messages=user("Count from 1 to 12. Output only the numbers."), temperature=0),
+    "models": Kind(None),
     "small_cap": _k(messages=user("Hello"), max_tokens=16, temperature=0),
     "spaced_count": _k(messages=user("Count from 1 to 12, separated by single spaces."), temperature=0),
     "cap": _k(messages=user("Write a long story"), max_tokens=5),
@@ -433,6 +434,7 @@ CASES: dict[str, tuple[str, Check]] = {
     "tool-call-after-result": ("round_trip", lambda c, m: c.message["content"] and [x["function"]["name"] for x in calls(m)] == ["get_time"]),
     "reasoning-spends-small-cap": ("small_cap", lambda c, m: m.message["content"] == "" and m.message["reasoning_content"] == c.message["content"]
                                    and m.json["choices"][0]["finish_reason"] == "length"),
+    "models-list-empty": ("models", lambda c, m: c.json["data"] and m.json == {"object": "list", "data": []}),
     "count-one-per-line": ("spaced_count", lambda c, m: m.message["content"] == c.message["content"].replace(" ", "\n")),
 }
 
