@@ -418,7 +418,7 @@ def _stream_of(ev: Evidence) -> StreamView:
     return parse_stream(ex.events)
 
 
-@check("CAP-01", on="any")
+@check("CAP-01", on="gated", marks=("manifest",))
 def manifest_matches(ev: Evidence) -> Outcome:
     """What the capability manifest (or the vendor page) claims matches the answer: claimed and answered is PASS; a claimed feature refused, or one that works although not claimed, is recorded (INFO) beside the probe's own verdict."""
     capability = ev.data.get("capability")

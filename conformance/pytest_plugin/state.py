@@ -25,7 +25,9 @@ import pytest
 
 from ..engine import CheckSpec, Result, ScenarioSpec, Verdict
 from ..profiles import PROFILES, get_profile
-from ..session import EMBEDDED_MODEL, RunConfig, RunReport, TargetUnreachable, execute, resolve_target, select
+from ..session import (
+    EMBEDDED_MODEL, REFERENCE_CAPABILITIES, RunConfig, RunReport, TargetUnreachable, execute, resolve_target, select,
+)
 from ..suite import load_suite
 from ..target import Target
 from ..wire.client import Limits
@@ -110,7 +112,10 @@ class RunState:
 
     def pairs(self) -> list[Pair]:
         """Every (check, scenario) the profile selects, ordered by clause, check, scenario."""
-        checks, scenarios = select(self.profile, RunConfig(profile=self.options.profile))
+        # The same claims as the runs will use, without starting anything at collection time.
+        config = RunConfig(base_url=self.options.target_url, profile=self.options.profile,
+                           capabilities=self._capabilities())
+        checks, scenarios = select(self.profile, config)
         pairs = [(c, s) for c in checks for s in scenarios if c.applies_to(s)]
         return sorted(pairs, key=lambda p: (p[0].rule.id, p[0].name, p[1].name))
 
@@ -163,8 +168,12 @@ class RunState:
             base_url=self.target_url(), model=o.model, api_key_env=o.api_key_env, api_key=self._api_key,
             auth_header=o.auth_header, auth_scheme="Bearer" if o.bearer else None, profile=o.profile,
             concurrency=o.concurrency, seed=o.seed, max_requests=self._requests_left(),
-            limits=o.limits, scenarios=scenarios, command=self.command,
+            limits=o.limits, scenarios=scenarios, command=self.command, capabilities=self._capabilities(),
         )
+
+    def _capabilities(self) -> str | None:
+        """The embedded server is judged against its own manifest, as `conformance run` does."""
+        return str(REFERENCE_CAPABILITIES) if self.embedded else None
 
     def _requests_left(self) -> int | None:
         """--conformance-max-requests is for the whole run: each xdist worker gets an equal part of it."""

@@ -69,19 +69,19 @@ def _sequential(ctx: Context, ev: Evidence, p_null: float, trial: Callable[[int]
 
 # --- token caps ----------------------------------------------------------------------------------
 
-@scenario("chat", "valid", "capped", marks=("smoke",))
+@scenario("gated", "chat", "valid", "capped", marks=("smoke",))
 def cap_max_tokens(ctx: Context) -> Evidence:
     """max_tokens 5 alone on a prompt whose answer needs ~60 tokens."""
     return _one(ctx, COUNT_TO_30, "max_tokens", max_tokens=CAP)
 
 
-@scenario("chat", "valid", "capped")
+@scenario("gated", "chat", "valid", "capped")
 def cap_max_completion_tokens(ctx: Context) -> Evidence:
     """max_completion_tokens 5 alone (no max_tokens) on the same prompt."""
     return _one(ctx, COUNT_TO_30, "max_completion_tokens", max_tokens=OMIT, max_completion_tokens=CAP)
 
 
-@scenario("stream", "valid", "capped")
+@scenario("gated", "stream", "valid", "capped")
 def stream_cap_max_tokens(ctx: Context) -> Evidence:
     """max_tokens 5, streamed, with usage so the cap can be verified."""
     # Gated on stream_usage: refusing stream_options is SSE-11's business, not the cap's.
@@ -96,19 +96,19 @@ def uncapped_count(ctx: Context) -> Evidence:
 
 # --- stop ----------------------------------------------------------------------------------------
 
-@scenario("chat", "valid", "stopped")
+@scenario("gated", "chat", "valid", "stopped")
 def stop_string(ctx: Context) -> Evidence:
     """Counting to 12 with stop ' 5': the answer must end before 5."""
     return _one(ctx, COUNT_TO_12, "stop", max_tokens=40, stop=" 5")
 
 
-@scenario("chat", "valid", "stopped")
+@scenario("gated", "chat", "valid", "stopped")
 def stop_list(ctx: Context) -> Evidence:
     """Counting to 12 with a list of four stop strings; the earliest one (' 4') wins."""
     return _one(ctx, COUNT_TO_12, "stop", max_tokens=40, stop=[" 7", " 4", "xyzzy", "11"])
 
 
-@scenario("stream", "valid", "stopped")
+@scenario("gated", "stream", "valid", "stopped")
 def stream_stop_string(ctx: Context) -> Evidence:
     """Counting to 12 with stop ' 5', streamed."""
     return _one(ctx, COUNT_TO_12, "stop", max_tokens=40, stop=" 5", stream=True)
@@ -116,7 +116,7 @@ def stream_stop_string(ctx: Context) -> Evidence:
 
 # --- n -------------------------------------------------------------------------------------------
 
-@scenario("chat", "valid", "multi_choice")
+@scenario("gated", "chat", "valid", "multi_choice")
 def n_two(ctx: Context) -> Evidence:
     """n 2 at temperature 1: two complete choices.  If they are identical, a sign test decides
     whether the choices are copies: each further trial is one n 2 request and one single request;
@@ -146,7 +146,7 @@ def n_two(ctx: Context) -> Evidence:
     return ev
 
 
-@scenario("stream", "valid", "multi_choice")
+@scenario("gated", "stream", "valid", "multi_choice")
 def stream_n_two(ctx: Context) -> Evidence:
     """n 2 streamed: interleaved choices, each with its own role delta and finish chunk."""
     return _one(ctx, RANDOM_WORDS, "n", n=2, temperature=1, stream=True)
@@ -161,13 +161,13 @@ def n_above_limit(ctx: Context) -> Evidence:
 
 # --- structured output ---------------------------------------------------------------------------
 
-@scenario("chat", "valid", "json_mode")
+@scenario("gated", "chat", "valid", "json_mode")
 def json_object(ctx: Context) -> Evidence:
     """response_format json_object with a prompt that asks for JSON."""
     return _one(ctx, JSON_PROMPT, "json_object", max_tokens=64, response_format={"type": "json_object"})
 
 
-@scenario("chat", "valid", "json_schema")
+@scenario("gated", "chat", "valid", "json_schema")
 def json_schema(ctx: Context) -> Evidence:
     """response_format json_schema (strict) with a small city schema."""
     fmt = {"type": "json_schema", "json_schema": {"name": "city", "schema": CITY_SCHEMA, "strict": True}}
@@ -178,13 +178,13 @@ def json_schema(ctx: Context) -> Evidence:
 
 # --- logprobs ------------------------------------------------------------------------------------
 
-@scenario("chat", "valid", "logprobs")
+@scenario("gated", "chat", "valid", "logprobs")
 def logprobs_top(ctx: Context) -> Evidence:
     """logprobs true with top_logprobs 6 on a counting prompt."""
     return _one(ctx, COUNT_TO_12, "logprobs", max_tokens=8, logprobs=True, top_logprobs=TOP_LOGPROBS)
 
 
-@scenario("stream", "valid", "logprobs")
+@scenario("gated", "stream", "valid", "logprobs")
 def stream_logprobs(ctx: Context) -> Evidence:
     """logprobs true with top_logprobs 6, streamed."""
     return _one(ctx, COUNT_TO_12, "logprobs", max_tokens=8, logprobs=True, top_logprobs=TOP_LOGPROBS, stream=True)
@@ -192,7 +192,7 @@ def stream_logprobs(ctx: Context) -> Evidence:
 
 # --- determinism and sampling ----------------------------------------------------------------------
 
-@scenario("repeatability", requests=2)
+@scenario("gated", "repeatability", requests=2)
 def seed_repeat(ctx: Context) -> Evidence:
     """The same request with seed 1234 at temperature 0, twice."""
     body = ctx.body(RANDOM_WORDS, temperature=0, seed=1234)
@@ -201,7 +201,7 @@ def seed_repeat(ctx: Context) -> Evidence:
     return ev
 
 
-@scenario("seeded_sampling", requests=3)
+@scenario("gated", "seeded_sampling", requests=3)
 def seed_sampling(ctx: Context) -> Evidence:
     """Seed 11 twice and seed 12 once, all at temperature 1: the same seed must reproduce the text."""
     body = ctx.body(RANDOM_WORDS, temperature=1, seed=11)
@@ -250,7 +250,7 @@ def stream_equivalence(ctx: Context) -> Evidence:
     return Evidence(ctx, body, ctx.send(body), related={"stream": ctx.send(streamed)})
 
 
-@scenario("logit_bias", requests=2)
+@scenario("gated", "logit_bias", requests=2)
 def logit_bias_ban(ctx: Context) -> Evidence:
     """The manifest's logit_bias probe: its prompt at temperature 0 with logit_bias {token_id: -100},
     and again without the bias.  Token ids are tokenizer-specific, so without a probe in the
@@ -273,7 +273,7 @@ def unknown_parameter(ctx: Context) -> Evidence:
 
 # --- the seed vendor's parameters ------------------------------------------------------------------
 
-@scenario("vendor_top_k", marks=("vendor",), requests=2)
+@scenario("gated", "vendor_top_k", marks=("vendor",), requests=2)
 def vendor_top_k(ctx: Context) -> Evidence:
     """top_k 1 at temperature 1.5, twice: greedy sampling, so the texts agree (top_k honoured)."""
     body = ctx.body(RANDOM_WORDS, temperature=1.5, top_k=1)
@@ -282,7 +282,7 @@ def vendor_top_k(ctx: Context) -> Evidence:
     return ev
 
 
-@scenario("vendor_repetition", marks=("vendor",), requests=2)
+@scenario("gated", "vendor_repetition", marks=("vendor",), requests=2)
 def vendor_repetition_penalty(ctx: Context) -> Evidence:
     """A greedy answer repeating one word, then the same request with repetition_penalty 2."""
     body = ctx.body(REPEAT_WORD, temperature=0, max_tokens=30, repetition_penalty=2)

@@ -26,55 +26,55 @@ def _call(ctx: Context, prompt: str, tool_choice: Any, capability: str = "tools"
     return gate(ev, capability)
 
 
-@scenario("chat", "valid", "tool_call")
+@scenario("gated", "chat", "valid", "tool_call")
 def tools_required(ctx: Context) -> Evidence:
     """tool_choice required: at least one call, finish_reason tool_calls."""
     return _call(ctx, WEATHER_PROMPT, "required")
 
 
-@scenario("chat", "valid", "tool_call")
+@scenario("gated", "chat", "valid", "tool_call")
 def tools_auto(ctx: Context) -> Evidence:
     """tool_choice auto with a prompt that asks for the tool by name (not calling is legal under auto)."""
     return _call(ctx, WEATHER_PROMPT, "auto")
 
 
-@scenario("chat", "valid", "tool_call")
+@scenario("gated", "chat", "valid", "tool_call")
 def tools_named(ctx: Context) -> Evidence:
     """A named tool_choice forcing get_time although the prompt talks about the weather."""
     return _call(ctx, WEATHER_PROMPT, NAMED)
 
 
-@scenario("chat", "valid", "tool_none")
+@scenario("gated", "chat", "valid", "tool_none")
 def tools_none(ctx: Context) -> Evidence:
     """tool_choice none: the model must answer in text although tools are offered."""
     return _call(ctx, WEATHER_PROMPT, "none")
 
 
-@scenario("stream", "valid", "stream_tool_call")
+@scenario("gated", "stream", "valid", "stream_tool_call")
 def stream_tools_required(ctx: Context) -> Evidence:
     """tool_choice required, streamed: tool-call deltas with index, id, name and argument fragments."""
     return _call(ctx, WEATHER_PROMPT, "required", stream=True)
 
 
-@scenario("stream", "valid", "stream_tool_call", "parallel")
+@scenario("gated", "stream", "valid", "stream_tool_call", "parallel")
 def stream_tools_parallel(ctx: Context) -> Evidence:
     """Both tools asked for in parallel under auto, streamed: distinct indices 0 and 1, distinct ids."""
     return _call(ctx, PARALLEL_PROMPT, "auto", "parallel_tool_calls", stream=True, parallel_tool_calls=True)
 
 
-@scenario("chat", "valid", "tool_call", "parallel")
+@scenario("gated", "chat", "valid", "tool_call", "parallel")
 def tools_parallel(ctx: Context) -> Evidence:
     """Both tools asked for in parallel under auto, non-stream."""
     return _call(ctx, PARALLEL_PROMPT, "auto", "parallel_tool_calls", parallel_tool_calls=True)
 
 
-@scenario("chat", "valid", "capped_tool")
+@scenario("gated", "chat", "valid", "capped_tool")
 def tools_capped(ctx: Context) -> Evidence:
     """tool_choice required with max_tokens 3: the call is cut by the cap, so finish_reason is "length"."""
     return _call(ctx, WEATHER_PROMPT, "required", max_tokens=3)
 
 
-@scenario("equivalence", requests=2)
+@scenario("gated", "equivalence", requests=2)
 def stream_equivalence_tools(ctx: Context) -> Evidence:
     """A forced call at temperature 0 with a seed, sent non-stream and streamed with usage: same call, same finish."""
     ev = _call(ctx, WEATHER_PROMPT, NAMED, temperature=0, seed=7)
@@ -83,7 +83,7 @@ def stream_equivalence_tools(ctx: Context) -> Evidence:
     return ev
 
 
-@scenario("round_trip", requests=2)
+@scenario("gated", "round_trip", requests=2)
 def tool_round_trip(ctx: Context) -> Evidence:
     """Call a tool, then send the assistant turn back verbatim with the tool result."""
     first = _call(ctx, WEATHER_PROMPT, "required")
