@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..engine import Skip
+from ..engine import NotApplicable
 from ..evidence import Evidence
 from ..suite import SUITE
 from ..target import OMIT, Context
@@ -85,9 +85,13 @@ def unknown_model(ctx: Context) -> Evidence:
 
 @SUITE.scenario("auth", requests=2)
 def bad_credentials(ctx: Context) -> Evidence:
-    """No key, then a wrong key; only when the user said the target enforces auth (gave a key)."""
+    """No key, then a wrong key, when the user gave a key; without one the target is open and only
+    the preflight's keyless GET /models is recorded (no request is spent)."""
     if not ctx.target.enforces_auth:
-        raise Skip("no API key configured for the target, so auth is not tested (open server)")
+        preflight = ctx.facts.get("models_exchange")
+        if preflight is None:
+            raise NotApplicable
+        return Evidence(ctx, b"", preflight, data={"open_server": True})
     body = ctx.body(GREETING)
     missing = ctx.send(body, auth=False)
     wrong = ctx.send(body, api_key="sk-conformance-wrong-key-0000")
