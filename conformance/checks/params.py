@@ -174,33 +174,36 @@ def n_choices_complete(ev: Evidence) -> Outcome:
     return passed(**sampling)
 
 
+def _json_answer(ev: Evidence, clause: str) -> tuple[Any, Outcome | None]:
+    """The first choice's content parsed as JSON, or the outcome that already decides ``clause``
+    (a refusal, or content that does not parse)."""
+    refused = refusal(ev, clause)
+    if refused:
+        return None, refused
+    content = ev.content(0)
+    try:
+        return json.loads(content), None
+    except ValueError as exc:
+        return None, _unparsed_json(ev, content, exc)
+
+
 @check("PAR-05", on="json_mode")
 def json_object_mode(ev: Evidence) -> Outcome:
     """response_format json_object yields content that parses as a JSON object (an object cut by the probe's token cap, finish_reason "length", is INCONCLUSIVE; a fenced or prefaced object is a FAIL)."""
-    refused = refusal(ev, "PAR-05")
-    if refused:
-        return refused
-    content = ev.content(0)
-    try:
-        value = json.loads(content)
-    except ValueError as exc:
-        return _unparsed_json(ev, content, exc)
+    value, decided = _json_answer(ev, "PAR-05")
+    if decided:
+        return decided
     if not isinstance(value, dict):
-        return fail("a JSON object", f"JSON {type(value).__name__}: {short(content)}")
+        return fail("a JSON object", f"JSON {type(value).__name__}: {short(ev.content(0))}")
     return passed()
 
 
 @check("PAR-06", on="json_schema")
 def json_schema_mode(ev: Evidence) -> Outcome:
     """response_format json_schema with strict true yields content valid for the given schema (an object cut by the probe's token cap is INCONCLUSIVE)."""
-    refused = refusal(ev, "PAR-06")
-    if refused:
-        return refused
-    content = ev.content(0)
-    try:
-        value = json.loads(content)
-    except ValueError as exc:
-        return _unparsed_json(ev, content, exc)
+    value, decided = _json_answer(ev, "PAR-06")
+    if decided:
+        return decided
     errors = sorted(jsonschema.Draft202012Validator(ev.data["schema"]).iter_errors(value), key=lambda e: e.path)
     if errors:
         return fail("content valid for the requested schema", f"{short(value)}: {errors[0].message}")
