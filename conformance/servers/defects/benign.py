@@ -303,22 +303,24 @@ def accept_unknown_parameters(payload: Body, ctx: Context) -> Body:
 
 # --- model behaviour ------------------------------------------------------------------------------
 
+def _reword_prompts(payload: Body, old: str, new: str) -> Body:
+    """Steer the toy model by rewording the probe's prompt (the toy model reacts to its words)."""
+    for message in payload.get("messages") or ():
+        if isinstance(message, dict) and isinstance(message.get("content"), str):
+            message["content"] = message["content"].replace(old, new)
+    return payload
+
+
 @defect("count-one-per-line", Stage.REQUEST, clause="PAR-03", verdict="PASS", benign=True,
         summary="The model writes counts one number per line, so the probes' space-prefixed stop sequences never match")
 def count_one_per_line(payload: Body, ctx: Context) -> Body:
-    for message in payload.get("messages") or ():
-        if isinstance(message, dict) and isinstance(message.get("content"), str):
-            message["content"] = message["content"].replace("separated by single spaces", "one per line")
-    return payload
+    return _reword_prompts(payload, "separated by single spaces", "one per line")
 
 
 @defect("count-with-preface", Stage.REQUEST, clause="PAR-03", verdict="PASS", benign=True,
         summary="The model ignores 'Output only the numbers' and introduces a count with 'Here are the numbers from 1 to 12:'")
 def count_with_preface(payload: Body, ctx: Context) -> Body:
-    for message in payload.get("messages") or ():
-        if isinstance(message, dict) and isinstance(message.get("content"), str):
-            message["content"] = message["content"].replace("Output only the numbers.", "Introduce the numbers.")
-    return payload
+    return _reword_prompts(payload, "Output only the numbers.", "Introduce the numbers.")
 
 
 @defect("json-object-verbose", Stage.REQUEST, clause="PAR-05", verdict="PASS", benign=True,
