@@ -240,6 +240,7 @@ Check = Callable[[Capture, Capture], bool]
 CASES: dict[str, tuple[str, Check]] = {
     # framing
     "sse-no-done": ("stream", lambda c, m: c.events[-1] == "[DONE]" and "[DONE]" not in m.events),
+    "sse-invalid-utf8": ("stream", lambda c, m: b"\xe2\x80" in m.raw and b"\xe2\x80" not in c.raw),
     "sse-data-after-done": ("stream", lambda c, m: m.events[-1] != "[DONE]" and "[DONE]" in m.events),
     "sse-hold-open-after-done": ("stream", lambda c, m: m.held_open and not c.held_open and m.events[-1] == "[DONE]"),
     "sse-comment-as-data": ("stream", lambda c, m: ": OPENROUTER PROCESSING" in m.events),

@@ -26,8 +26,11 @@ def event_stream_content_type(ev: Evidence) -> Outcome:
 
 @check("SSE-02", on="stream")
 def data_events_are_json(ev: Evidence) -> Outcome:
-    """Every data event carries exactly one JSON object, or the literal [DONE]."""
+    """Every data event carries exactly one JSON object (UTF-8, as SSE requires), or the literal [DONE]."""
     stream = ev.stream
+    if ev.exchange.framing is not None and ev.exchange.framing.invalid_utf8:
+        return fail("a UTF-8 event stream", "bytes that are not valid UTF-8 (decoded as U+FFFD)",
+                    note="clients decode strictly or replace silently: the text changes either way")
     for chunk in stream.chunks:
         if chunk.parse_error is not None or not isinstance(chunk.payload, dict):
             return fail("one JSON object per data event", f"event #{chunk.position}: {short(chunk.event.data)}",

@@ -62,7 +62,9 @@ def add_execution_options(g: argparse._ArgumentGroup) -> None:
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("run")
-    g.add_argument("--profile", default=DEFAULT_PROFILE, choices=sorted(PROFILES), help="default %(default)s")
+    described = "; ".join(f"{p.name}: {p.description}" for p in PROFILES.values())
+    g.add_argument("--profile", default=DEFAULT_PROFILE, choices=sorted(PROFILES),
+                   help=f"default %(default)s. {described.replace('%', '%%')}")
     add_execution_options(g)
     g.add_argument("--clause", action="append", default=[], help="only clauses starting with this id (repeatable), e.g. SSE")
     g.add_argument("--scenario", action="append", default=[], help="only this scenario (repeatable)")

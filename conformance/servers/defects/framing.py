@@ -22,6 +22,18 @@ def sse_no_done(wire: Wire, ctx: Context) -> Wire:
     return wire
 
 
+@defect("sse-invalid-utf8", Stage.WIRE, clause="SSE-02", verdict="FAIL", collateral=("SSE-16", "SSE-18"),
+        summary="One content chunk carries a byte that is not valid UTF-8 (a multi-byte character cut in half)")
+def sse_invalid_utf8(wire: Wire, ctx: Context) -> Wire:
+    if wire.sse and len(wire.pieces) > 2:
+        piece = wire.pieces[1]  # the first content token (piece 0 is the role delta)
+        start = piece.find(b'"content":"')
+        if start >= 0:
+            at = start + len(b'"content":"')
+            wire.pieces[1] = piece[:at] + b"\xe2\x80" + piece[at:]
+    return wire
+
+
 @defect("sse-data-after-done", Stage.WIRE, clause="SSE-03", verdict="FAIL", deviations=("D04",),
         summary="Another chunk event follows 'data: [DONE]'")
 def sse_data_after_done(wire: Wire, ctx: Context) -> Wire:
