@@ -63,7 +63,7 @@ class Outcome:
     expected: str = ""
     observed: str = ""
     note: str = ""
-    artifacts: list[Any] = field(default_factory=list)
+    artifacts: list[Artifact] = field(default_factory=list)
     evidence: dict[str, Any] = field(default_factory=dict)
 
 
@@ -71,12 +71,12 @@ def passed(note: str = "", **evidence: Any) -> Outcome:
     return Outcome(Verdict.PASS, note=note, evidence=evidence)
 
 
-def fail(expected: str, observed: str, *, note: str = "", artifacts: list[Any] | None = None, **evidence: Any) -> Outcome:
+def fail(expected: str, observed: str, *, note: str = "", artifacts: list[Artifact] | None = None, **evidence: Any) -> Outcome:
     """The clause is violated.  The runner lowers this to WARN for SHOULD clauses."""
     return Outcome(Verdict.FAIL, expected, observed, note, list(artifacts or []), evidence)
 
 
-def warn(expected: str, observed: str, *, note: str = "", artifacts: list[Any] | None = None, **evidence: Any) -> Outcome:
+def warn(expected: str, observed: str, *, note: str = "", artifacts: list[Artifact] | None = None, **evidence: Any) -> Outcome:
     """Legal, but known to break some clients."""
     return Outcome(Verdict.WARN, expected, observed, note, list(artifacts or []), evidence)
 
