@@ -65,7 +65,7 @@ def test_real_run_report_follows_the_schema(real_run: tuple[dict[str, Any], Path
     (("results", 0, "level"), "MUSTNT"),
     (("summary", "status"), "mostly-fine"),
     (("provenance", "schema_hash"), "not-a-hash"),
-    (("version",), 2),
+    (("version",), 1),  # the previous format version
 ])
 def test_schema_rejects_malformed_reports(hand_doc: dict[str, Any], path: tuple[Any, ...], value: object) -> None:
     broken = copy.deepcopy(hand_doc)
@@ -335,3 +335,17 @@ def test_action_run_and_gate_steps_work(tmp_path: Path) -> None:
     gate = _step("Gate")["run"]
     assert subprocess.run(["bash", "-e", "-c", gate], env={**env, "CODE": "1"}, capture_output=True).returncode == 1
     assert subprocess.run(["bash", "-e", "-c", gate], env={**env, "CODE": "0"}, capture_output=True).returncode == 0
+
+
+def test_report_json_stores_each_exchange_once(hand_doc: dict[str, Any], tmp_path: Path) -> None:
+    shared = next(r["artifacts"] for r in hand_doc["results"] if r["artifacts"])
+    doubled = copy.deepcopy(hand_doc)
+    for result in doubled["results"]:
+        result["artifacts"] = copy.deepcopy(shared)  # every result points at the same exchange(s)
+    on_disk = json_report.compact(doubled)
+    assert len(on_disk["artifacts"]) == len(shared)
+    assert all(len(r["artifacts"]) == len(shared) and all(isinstance(i, str) for i in r["artifacts"])
+               for r in on_disk["results"])
+    assert render.validate(on_disk) == [] and json_report.expand(on_disk) == doubled
+    (tmp_path / "report.json").write_text(render.dump(doubled), encoding="utf-8")
+    assert render.load(tmp_path) == doubled

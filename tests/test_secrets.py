@@ -49,7 +49,7 @@ def test_cli_never_prints_or_writes_the_key(tmp_path: Path) -> None:
     for path in files:
         assert _leaks(path.read_bytes().decode("utf-8", "replace")) == [], path
     document = json.loads(next(p for p in files if p.name == "report.json").read_text())
-    curls = [a["curl"] for r in document["results"] for a in r["artifacts"] if a.get("curl")]
+    curls = [a["curl"] for a in document["artifacts"].values() if a.get("curl")]  # each exchange once
     # The key is referenced by the variable the user named; wrong-key probes show it redacted.
     assert any('Authorization: Bearer \'"$PLANTED_KEY"' in c for c in curls)
     assert all('"$PLANTED_KEY"' in c or "Authorization: Bearer ***" in c for c in curls if "Authorization" in c)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ from ..engine import Verdict
 from ..session import RunReport
 
 FORMAT = "oai-conformance-report"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: artifacts stored once, in a table, and referenced by results
 
 
 def _iso(ts: float) -> str:
@@ -68,6 +69,37 @@ def build(report: RunReport) -> dict[str, Any]:
     return report.redactor.obj(document)  # last line of defence: no secret leaves in a report
 
 
+def _artifact_id(artifact: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(artifact, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+
+
+def compact(document: dict[str, Any]) -> dict[str, Any]:
+    """The on-disk form: every artifact once in `artifacts` (by content hash), results refer to ids.
+
+    The checks judging one scenario share its exchanges, so a broken target would otherwise repeat
+    the same transcripts in every failing result.  Already compact documents are returned as is."""
+    if "artifacts" in document:
+        return document
+    table: dict[str, dict[str, Any]] = {}
+    results = []
+    for result in document["results"]:
+        ids = []
+        for artifact in result["artifacts"]:
+            ids.append(_artifact_id(artifact))
+            table.setdefault(ids[-1], artifact)
+        results.append({**result, "artifacts": ids})
+    return {**document, "results": results, "artifacts": table}
+
+
+def expand(document: dict[str, Any]) -> dict[str, Any]:
+    """The in-memory form renderers use: each result carries its artifacts (inverse of `compact`)."""
+    table = document.get("artifacts")
+    if table is None:
+        return document
+    results = [{**r, "artifacts": [table[i] for i in r["artifacts"]]} for r in document["results"]]
+    return {**{k: v for k, v in document.items() if k != "artifacts"}, "results": results}
+
+
 def write(report: RunReport, reports_dir: Path, document: dict[str, Any] | None = None) -> Path:
     """Write reports/<run-id>/report.json and point reports/latest at it; returns the run directory.
 
@@ -76,7 +108,7 @@ def write(report: RunReport, reports_dir: Path, document: dict[str, Any] | None 
     run_dir = reports_dir / report.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     body = document if document is not None else build(report)
-    (run_dir / "report.json").write_text(json.dumps(body, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (run_dir / "report.json").write_text(json.dumps(compact(body), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _point_latest(reports_dir, run_dir)
     return run_dir
 

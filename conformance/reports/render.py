@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from .. import schema
-from . import html, junit, markdown, transcripts
+from . import html, json_report, junit, markdown, transcripts
 
 REPORT_JSON = "report.json"
 SCHEMA_NAME = "report.schema"
@@ -43,7 +43,12 @@ def _validator() -> Draft202012Validator:
 
 
 def validate(document: object) -> list[str]:
-    """Schema errors of a report.json document as `<json path>: <message>` lines; [] when valid."""
+    """Schema errors of a report.json document (either form) as `<json path>: <message>` lines; [] when valid."""
+    if isinstance(document, dict) and isinstance(document.get("results"), list) and "artifacts" not in document:
+        try:
+            document = json_report.compact(document)
+        except (KeyError, TypeError):
+            pass  # malformed results: let the schema say what is wrong
     errors = sorted(_validator().iter_errors(document), key=lambda e: list(e.absolute_path))
     return [f"{e.json_path}: {e.message[:300]}" for e in errors[:20]]
 
@@ -60,12 +65,12 @@ def load(run_dir: Path) -> dict[str, Any]:
     errors = validate(document)
     if errors:
         raise ReportError(f"{path} does not follow {SCHEMA_NAME}.json:\n  " + "\n  ".join(errors))
-    return document
+    return json_report.expand(document)
 
 
 def dump(document: dict[str, Any]) -> str:
-    """The canonical text of report.json."""
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    """The canonical text of report.json (the compact, on-disk form)."""
+    return json.dumps(json_report.compact(document), indent=2, ensure_ascii=False) + "\n"
 
 
 def write(document: dict[str, Any], out_dir: Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:
