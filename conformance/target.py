@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .capabilities import OPENAI_DEFAULTS, Manifest
-from .engine import Budget
+from .engine import Budget, CannotJudge
 from .profiles import Profile
 from .wire.client import Exchange, Limits, RawClient
 
@@ -59,6 +59,8 @@ class Context:
         """POST to the chat endpoint; tokens reported in usage are charged to the budget."""
         exchange = self.client.post_json(CHAT_PATH, body, limits=limits, **kwargs)
         self.budget.charge_tokens(_reported_tokens(exchange))
+        if exchange.status == 429:  # still rate limited after the client's bounded retries
+            raise CannotJudge(f"rate limited: HTTP 429 after {exchange.attempts} attempt(s) honouring Retry-After")
         return exchange
 
 

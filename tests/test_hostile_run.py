@@ -167,3 +167,12 @@ def test_cli_exit_codes(kind: str, code: int, tmp_path: Path) -> None:
         assert "target unreachable" in done.stderr and not latest.exists()
     else:
         assert json.loads(latest.read_text())["summary"]["status"] == "non-conformant"
+
+
+def test_a_target_that_stays_rate_limited_gets_errors_not_failures() -> None:
+    """429 is not non-conformance: once the bounded retries are spent, what could not be judged is an ERROR."""
+    with start_hostile("rate-limited") as server:
+        report, took, _ = _run(_config(server.base_url, scenarios=("chat_basic", "stream_basic", "temperature_too_high", "sdk_chat")))
+    verdicts = {r.verdict for r in report.results}
+    assert Verdict.FAIL not in verdicts and Verdict.ERROR in verdicts and took < BOUND_S
+    assert all("rate limited: HTTP 429 after 3 attempt(s)" in r.note for r in report.results if r.verdict is Verdict.ERROR)

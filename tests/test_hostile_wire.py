@@ -32,6 +32,10 @@ def _html(ex: Exchange) -> None:
     _not_json(ex)
 
 
+def _retried(ex: Exchange) -> None:
+    assert ex.attempts == 3  # the first try and the client's two retries, honouring Retry-After
+
+
 def _capped(ex: Exchange) -> None:
     assert ex.truncated and len(ex.body) == CAP
 
@@ -96,7 +100,8 @@ EXPECT: dict[str, Expect] = {
     "done-then-open": Expect(None, 200, 1.5, _open_after_done, stream=True),
     "events-after-done": Expect(None, 200, 1.0, _events_after_done, stream=True),
     "gzip-bomb": Expect("body-too-large", 200, 2.5, _capped),
-    "echo-key": Expect(None, 200, 1.0),  # the echoed key must not survive: asserted for every kind below
+    "echo-key": Expect(None, 200, 1.0),
+    "rate-limited": Expect(None, 429, 1.5, _retried),  # the echoed key must not survive: asserted for every kind below
 }
 
 

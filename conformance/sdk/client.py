@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from ..engine import BudgetExhausted
+from ..engine import BudgetExhausted, CannotJudge
 from ..target import CHAT_PATH, Context
 from ..wire.client import Exchange
 from . import TESTED_RANGE
@@ -77,10 +77,11 @@ def version_tested(version: str) -> bool:
     return low <= (parts[0], parts[1] if len(parts) > 1 else 0) < high
 
 
-def reraise_budget(exc: BaseException) -> None:
-    """The SDK wraps transport exceptions in APIConnectionError; a spent budget must stay a BudgetExhausted."""
+def reraise_harness_stop(exc: BaseException) -> None:
+    """The SDK wraps transport exceptions in APIConnectionError; a spent budget must stay a
+    BudgetExhausted, and a target still rate limited after retries a CannotJudge (not an SDK finding)."""
     cause: BaseException | None = exc
     while cause is not None:
-        if isinstance(cause, BudgetExhausted):
+        if isinstance(cause, (BudgetExhausted, CannotJudge)):
             raise cause
         cause = cause.__cause__ or cause.__context__

@@ -16,7 +16,7 @@ from ..scenarios.prompts import GREETING, WEATHER_PROMPT
 from ..suite import SUITE
 from ..target import Context
 from . import TESTED_RANGE_TEXT
-from .client import WireTransport, openai_client, reraise_budget, sdk_version
+from .client import WireTransport, openai_client, reraise_harness_stop, sdk_version
 from .evidence import Digest, SdkCall, SdkError, ToolCallView
 
 scenario = SUITE.scenario
@@ -49,7 +49,7 @@ def _run(ctx: Context, api: str, call: Callable[[Any], Digest]) -> Evidence:
         with openai_client(transport) as client:
             digest = call(client)
     except Exception as exc:  # whatever the SDK raises is the finding
-        reraise_budget(exc)
+        reraise_harness_stop(exc)
         if not transport.exchanges:
             raise RuntimeError(f"the SDK raised before sending anything: {SdkError.of(exc).line()}") from exc
         error = SdkError.of(exc)

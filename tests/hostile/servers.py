@@ -278,6 +278,14 @@ def _gzip_bomb(c: _Conn) -> None:
     c.send(_chunk(z.compress(b"]") + z.flush()) + _chunk(b""))
 
 
+def _rate_limited(c: _Conn) -> None:
+    c.read_request()
+    body = b'{"error": {"message": "Rate limit reached.", "type": "requests", "param": null, "code": "rate_limit_exceeded"}}'
+    c.send(_head("429 Too Many Requests", [("Content-Type", "application/json"), ("Retry-After", "0"),
+                                            ("Content-Length", str(len(body))), ("Connection", "close")]))
+    c.send(body)
+
+
 #: Hostile behaviours by name.
 KINDS: dict[str, Callable[[_Conn], None]] = {
     "garbage": _garbage,  # bytes that are not HTTP
@@ -294,6 +302,7 @@ KINDS: dict[str, Callable[[_Conn], None]] = {
     "redirect": _redirect,  # 302 to another host (option location)
     "short-body": _short_body,  # Content-Length 1000, 10 bytes, close
     "silent": _silent,  # accepts, reads the request, never answers
+    "rate-limited": _rate_limited,  # every request: 429 with Retry-After: 0
     "close-after-headers": _close_after_headers,  # headers promising 100 bytes, then close
     "close-immediately": _close_immediately,  # accept and close at once
     "done-then-open": _done_then_open,  # one chunk and [DONE], then the connection stays open
