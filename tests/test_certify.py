@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from conformance import certify, cli
 from conformance.engine import Verdict
-from conformance.reports import render
+from conformance.reports import json_report, render
 from report_fixtures import as_json, hand_report, hand_results
 
 
@@ -142,7 +142,7 @@ def _tamper_resign(b: Path) -> None:
     """A forger edits report.json and re-seals with their own key (the shipped key proves nothing)."""
     document = json.loads((b / "report.json").read_text(encoding="utf-8"))
     document["provenance"]["model"] = "forged"
-    (b / "report.json").write_text(render.dump(document), encoding="utf-8")
+    (b / "report.json").write_text(json_report.dump(document), encoding="utf-8")
     certify.seal(b, Ed25519PrivateKey.generate())
 
 

@@ -223,7 +223,7 @@ def test_rerender_is_byte_identical(hand_doc: dict[str, Any], hand_dir: Path, tm
 
 def test_report_command_rerenders_from_report_json(hand_doc: dict[str, Any], tmp_path: Path,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    (tmp_path / "report.json").write_text(render.dump(hand_doc), encoding="utf-8")
+    (tmp_path / "report.json").write_text(json_report.dump(hand_doc), encoding="utf-8")
     assert cli.main(["report", str(tmp_path)]) == 0
     assert {p.name for p in tmp_path.iterdir()} == {"report.json", "junit.xml", "report.html", "summary.md", "transcripts"}
     other = tmp_path / "only-html"
@@ -347,5 +347,5 @@ def test_report_json_stores_each_exchange_once(hand_doc: dict[str, Any], tmp_pat
     assert all(len(r["artifacts"]) == len(shared) and all(isinstance(i, str) for i in r["artifacts"])
                for r in on_disk["results"])
     assert render.validate(on_disk) == [] and json_report.expand(on_disk) == doubled
-    (tmp_path / "report.json").write_text(render.dump(doubled), encoding="utf-8")
+    (tmp_path / "report.json").write_text(json_report.dump(doubled), encoding="utf-8")
     assert render.load(tmp_path) == doubled

@@ -57,7 +57,7 @@ def required_calls_a_tool(ev: Evidence) -> Outcome:
         if acc is None:
             raise Skip("the stream carries no choice; judged by SSE-17")
         if not acc.tool_calls:
-            return fail("tool-call deltas", f"no tool_calls deltas; content {short(acc.content if acc else '')}")
+            return fail("tool-call deltas", f"no tool_calls deltas; content {short(acc.content)}")
         return passed()
     if not _calls(ev):
         return fail("at least one tool call", f"no tool_calls; content {short(ev.message(0).get('content'))}")
@@ -70,8 +70,9 @@ def none_calls_nothing(ev: Evidence) -> Outcome:
     refused = refusal(ev, "TOOL-02")
     if refused:
         return refused
-    if _calls(ev):
-        return fail("no tool_calls", f"tool_calls {short(_calls(ev))}")
+    calls = _calls(ev)
+    if calls:
+        return fail("no tool_calls", f"tool_calls {short(calls)}")
     return passed()
 
 

@@ -100,6 +100,11 @@ def expand(document: dict[str, Any]) -> dict[str, Any]:
     return {**{k: v for k, v in document.items() if k != "artifacts"}, "results": results}
 
 
+def dump(document: dict[str, Any]) -> str:
+    """The canonical text of report.json (the compact, on-disk form)."""
+    return json.dumps(compact(document), indent=2, ensure_ascii=False) + "\n"
+
+
 def write(report: RunReport, reports_dir: Path, document: dict[str, Any] | None = None) -> Path:
     """Write reports/<run-id>/report.json and point reports/latest at it; returns the run directory.
 
@@ -108,7 +113,7 @@ def write(report: RunReport, reports_dir: Path, document: dict[str, Any] | None 
     run_dir = reports_dir / report.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     body = document if document is not None else build(report)
-    (run_dir / "report.json").write_text(json.dumps(compact(body), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (run_dir / "report.json").write_text(dump(body), encoding="utf-8")
     _point_latest(reports_dir, run_dir)
     return run_dir
 

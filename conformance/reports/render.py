@@ -68,11 +68,6 @@ def load(run_dir: Path) -> dict[str, Any]:
     return json_report.expand(document)
 
 
-def dump(document: dict[str, Any]) -> str:
-    """The canonical text of report.json (the compact, on-disk form)."""
-    return json.dumps(json_report.compact(document), indent=2, ensure_ascii=False) + "\n"
-
-
 def write(document: dict[str, Any], out_dir: Path, formats: tuple[str, ...] = FORMATS) -> list[Path]:
     """Write the given formats of `document` into out_dir; returns the paths written."""
     unknown = sorted(set(formats) - set(FORMATS))
@@ -85,7 +80,7 @@ def write(document: dict[str, Any], out_dir: Path, formats: tuple[str, ...] = FO
             continue
         target = out_dir / OUTPUTS[name]
         if name == "json":
-            target.write_text(dump(document), encoding="utf-8")
+            target.write_text(json_report.dump(document), encoding="utf-8")
         elif name == "junit":
             junit.write(document, target)
         elif name == "html":
