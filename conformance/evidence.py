@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -12,6 +13,15 @@ from .target import Context
 from .wire.client import Exchange
 
 _BODY_PREVIEW = 16 * 1024
+
+
+def _call_key(name: Any, arguments: Any) -> tuple[Any, str]:
+    """A tool call as (name, canonical arguments): ids differ between two answers by design."""
+    try:
+        decoded = json.loads(arguments) if isinstance(arguments, str) else arguments
+    except ValueError:
+        decoded = arguments
+    return name, json.dumps(decoded, sort_keys=True)
 
 
 @dataclass
@@ -65,6 +75,32 @@ class Evidence:
     def streamed(self) -> bool:
         """The request asked for a stream (what the server sent back is judged by SSE-01 / SSE-15)."""
         return isinstance(self.request, dict) and self.request.get("stream") is True
+
+    def twin(self, name: str) -> Evidence | None:
+        """A related exchange as Evidence of its own (its request read back from the bytes sent)."""
+        exchange = self.related.get(name)
+        if exchange is None:
+            return None
+        try:
+            request = json.loads(exchange.request.body)
+        except ValueError:
+            request = exchange.request.body
+        return Evidence(self.ctx, request, exchange)
+
+    def answer(self) -> tuple[str, Any, list[tuple[Any, str]]]:
+        """Choice 0 as (text, finish_reason, tool calls as (name, canonical arguments)), from the
+        body or the stream: what two answers to one deterministic request must share.  Skip when
+        there is no readable answer."""
+        if self.streamed:
+            acc = self.stream.choices.get(0)
+            if acc is None:
+                raise Skip("the stream has no choice; judged by SSE-17")
+            calls = [_call_key(t.name, t.arguments) for _, t in sorted(acc.tool_calls.items())]
+            return acc.content, (acc.finish_reasons or [None])[-1], calls
+        choice = self.choices()[0] if self.choices() else {}
+        calls = [_call_key((c.get("function") or {}).get("name"), (c.get("function") or {}).get("arguments"))
+                 for c in (self.message(0).get("tool_calls") or []) if isinstance(c, dict)]
+        return self.content(0), choice.get("finish_reason"), calls
 
     def artifacts(self) -> list[ExchangeArtifact]:
         return [ExchangeArtifact("primary", self.exchange)] + [

@@ -21,6 +21,7 @@ class Profile:
     vendor: bool  # the seed vendor's extra parameters (top_k, repetition_penalty)
     tiers: frozenset[str]
     fuzz_examples: int  # generated requests per generation phase (0 = no fuzzing)
+    require_auth: bool = False  # a server that answers without a key FAILs ERR-05 (else WARN)
 
     @property
     def features(self) -> frozenset[str]:
@@ -50,7 +51,7 @@ PROFILES: dict[str, Profile] = {
         Profile("vendor", "The seed vendor's page: compatible plus top_k and repetition_penalty.", False, True,
                 _STANDARD, 20),
         Profile("certify", "Everything, explored widely; used by `conformance certify`.", False, False,
-                frozenset(TIERS), 100),
+                frozenset(TIERS), 100, require_auth=True),
     )
 }
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, capabilities, schema
-from .engine import Budget, CheckSpec, Result, Runner, ScenarioSpec
+from .engine import Budget, CheckSpec, Result, Runner, ScenarioSpec, Verdict
 from .engine.runner import RunOutcome
 from .profiles import DEFAULT_PROFILE, Profile, get_profile
 from .suite import load_suite
@@ -61,6 +61,7 @@ class RunConfig:
     fuzz_examples: int | None = None  # override the profile's generated-request count
     headers: tuple[tuple[str, str], ...] = ()  # extra request headers (name, value), sent with every request
     secret_headers: tuple[str, ...] = ()  # header names whose values are secrets (redacted like the key)
+    require_auth: bool = False  # a server answering without a key FAILs ERR-05 (the certify profile always requires it)
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -119,6 +120,8 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     profile = get_profile(config.profile)
     if config.fuzz_examples is not None:
         profile = dataclasses.replace(profile, fuzz_examples=config.fuzz_examples)
+    if config.require_auth:
+        profile = dataclasses.replace(profile, require_auth=True)
     checks, scenarios = select(profile, config)
     manifest = _manifest(config, profile)
     # Placeholders until the target is resolved: an interrupt can arrive at any point (even while
@@ -143,10 +146,18 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
                 facts = preflight(client, config.limits)
                 ctx = Context(client, target, profile, budget, max_tokens=config.max_tokens, seed=config.seed, facts=facts,
                               capabilities=manifest)
-                runner = Runner(checks, scenarios, ctx, concurrency=config.concurrency,
-                                redact=client.redactor.text, on_result=on_result)
+                main = [s for s in scenarios if "after" not in s.marks]
+                runner = Runner(checks, main, ctx, concurrency=config.concurrency, redact=client.redactor.text,
+                                on_result=on_result, replay_if=_transport_broke)
                 on_start(len(checks), len(scenarios))
                 outcome = runner.run()
+                after = [s for s in scenarios if "after" in s.marks]
+                if after and not outcome.interrupted:
+                    facts.update(concurrency=config.concurrency, replays=outcome.replays)
+                    closing = Runner(checks, after, ctx, concurrency=1, redact=client.redactor.text,
+                                     on_result=on_result).run()
+                    outcome.results += closing.results
+                    outcome.interrupted = closing.interrupted
     except KeyboardInterrupt:
         outcome.interrupted = True
     outcome.finished_at = outcome.finished_at or time.time()
@@ -154,6 +165,11 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     provenance = _provenance(config, target, profile, facts, redactor, manifest)
     return RunReport(run_id, profile, target, outcome.results, outcome.started_at, outcome.finished_at,
                      outcome.interrupted, budget.requests, budget.tokens, provenance, redactor)
+
+
+def _transport_broke(results: list[Result]) -> bool:
+    """A scenario is replayed alone when one of its exchanges got no complete HTTP response."""
+    return any(r.clause == "HTTP-01" and r.verdict is Verdict.FAIL for r in results)
 
 
 def _config_redactor(config: RunConfig) -> Redactor:

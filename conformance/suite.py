@@ -22,6 +22,7 @@ _MODULES = (
     "conformance.scenarios.params",
     "conformance.scenarios.invalid",
     "conformance.scenarios.tools",
+    "conformance.scenarios.connections",
     "conformance.checks.transport",
     "conformance.checks.models",
     "conformance.checks.envelope",

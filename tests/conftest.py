@@ -15,6 +15,7 @@ REPORT = Path(__file__).resolve().parent.parent / "reports" / "kill-matrix.md"
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "kill_matrix: runs the suite against a named defect of the reference server")
+    config.addinivalue_line("markers", "real: the real-server tier (llama-server, llama-cpp-python); slow, opt-in")
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -30,3 +31,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     rows = list(_ROWS.values())
     REPORT.write_text(render_markdown(rows))
     REPORT.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The real-server tier is slow and needs scripts/real-servers: it runs only when asked for (-m real).
+    if "real" in (config.option.markexpr or ""):
+        return
+    skip = pytest.mark.skip(reason="real-server tier: run with scripts/selftest --real")
+    for item in items:
+        if item.get_closest_marker("real"):
+            item.add_marker(skip)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..engine import Outcome, fail, inconclusive, passed
+from ..engine import Outcome, Skip, fail, inconclusive, passed
 from ..evidence import Evidence
 
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")
@@ -14,6 +14,28 @@ FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_ca
 def req(ev: Evidence, key: str, default: Any = None) -> Any:
     """A field of the request body the scenario sent."""
     return ev.request.get(key, default) if isinstance(ev.request, dict) else default
+
+
+def cut_by_cap(ev: Evidence, reason: object) -> Outcome | None:
+    """INCONCLUSIVE when the answer was cut by the token cap (finish_reason "length"): rules that
+    need a complete answer (a tool call, its JSON, its finish reason) cannot be judged on it.  A
+    "length" with usage below the cap was not cut, so those rules still judge it."""
+    if reason != "length":
+        return None
+    cap = next((req(ev, f) for f in ("max_completion_tokens", "max_tokens") if isinstance(req(ev, f), int)), None)
+    used = _completion_tokens(ev)
+    if isinstance(cap, int) and isinstance(used, int) and used < cap:
+        return None
+    return inconclusive(f'the answer was cut by the token cap ({cap} tokens, finish_reason "length"); rules about a '
+                        "complete answer cannot be judged on it (raise --max-tokens)", cap=cap, completion_tokens=used)
+
+
+def _completion_tokens(ev: Evidence) -> Any:
+    try:
+        usage = (ev.stream.final_usage() if ev.streamed else ev.usage()) or {}
+    except Skip:
+        return None
+    return usage.get("completion_tokens")
 
 
 def short(value: Any, limit: int = 160) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import schema
-from ..engine import NotApplicable, Outcome, Skip, fail, info, passed
+from ..engine import NotApplicable, Outcome, Skip, fail, info, passed, warn
 from ..evidence import Evidence
 from ..suite import SUITE
 from ..wire.client import Exchange
@@ -86,9 +86,14 @@ def error_names_param(ev: Evidence) -> Outcome:
 
 @check("ERR-05", on="auth")
 def bad_key_is_401(ev: Evidence) -> Outcome:
-    """A missing or wrong API key is answered 401 when the target enforces auth; an open server (no key given) is recorded, not failed."""
+    """A missing or wrong API key is answered 401 when the target enforces auth.  An open server (no key given) is recorded, not failed; a server that answers both a missing and a wrong key with 200 although a key was given is open too: a WARN, or a FAIL when auth is required (--require-auth, the certify profile)."""
     if ev.data.get("open_server"):
         return info(f"no API key given: auth not tested (GET /models without a key answered HTTP {ev.exchange.status})")
+    statuses = [_status(ev, ev.exchange), _status(ev, ev.related["wrong_key"])]
+    if statuses == [200, 200]:
+        outcome = fail if ev.ctx.profile.require_auth else warn
+        return outcome("HTTP 401 for a missing and for a wrong key", "HTTP 200 for both: the server answers without a key",
+                       note="the server does not enforce auth; if it is meant to, this is a FAIL (--require-auth)")
     for label, ex in (("missing key", ev.exchange), ("wrong key", ev.related["wrong_key"])):
         status = _status(ev, ex)
         if status != 401:

@@ -8,12 +8,12 @@ from the sequential tests the scenarios ran (``ev.data["sampling"]``, see ``conf
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 import jsonschema
 
 from ..capabilities import refusal
+from ..counting import count_run, stopped_before
 from ..engine import NotApplicable, Outcome, Skip, fail, inconclusive, info, passed, warn
 from ..evidence import Evidence
 from ..stats import Decision
@@ -63,10 +63,14 @@ def max_completion_tokens_caps(ev: Evidence) -> Outcome:
 
 
 def _judge_cap(ev: Evidence, field: str, cap: int) -> Outcome:
-    text, used, _ = _completion(ev)
+    text, used, reason = _completion(ev)
     if isinstance(used, int):
         if used > cap:
             return fail(f"completion_tokens <= {cap} ({field})", f"completion_tokens = {used}")
+        if used < cap and reason != "length":
+            # A PASS must show the cap was reached; an answer that ended by itself proves nothing.
+            return inconclusive(f"the model stopped on its own after {used} of {cap} tokens, so the cap was not "
+                                "exercised", completion_tokens=used)
         return passed(f"{field} works", spelling=field, completion_tokens=used)
     # No usage to read: a word count is a lower bound on tokens, so it can only prove a violation.
     words = len(text.split())
@@ -77,26 +81,46 @@ def _judge_cap(ev: Evidence, field: str, cap: int) -> Outcome:
 
 @check("PAR-01", on="uncapped")
 def no_silent_default_cap(ev: Evidence) -> Outcome:
-    """Without max_tokens / max_completion_tokens the answer is not cut by a hidden default cap (finish_reason "length" is a WARN)."""
+    """Without max_tokens / max_completion_tokens the answer is not cut by a hidden default cap (finish_reason "length" is a WARN).  It passes when the count reaches 120 or the stream is still going when the suite stops reading; a model that ends its answer early by itself leaves it INCONCLUSIVE."""
+    if ev.exchange.stopped_reading:
+        return passed(f"{len(ev.exchange.events or [])} chunks arrived without a cut; any default cap is above that")
     text, used, reason = _completion(ev)
     if reason == "length":
         return warn("no cap when none was asked for (the answer needs ~240 tokens)",
                     f'finish_reason "length" after {used if used is not None else "?"} tokens: {short(text[-60:])}',
                     note="the server applies a silent default max_tokens", completion_tokens=used)
-    return passed(completion_tokens=used)
+    if 120 in count_run(text):
+        return passed(completion_tokens=used)
+    return inconclusive(f"the model ended its answer by itself (finish_reason {short(reason)}) before the count "
+                        f"reached 120, so no default cap was reached: {short(text[-80:])}", completion_tokens=used)
 
 
 @check("FIN-02", on="capped")
 def capped_answer_says_length(ev: Evidence) -> Outcome:
-    """An answer cut by the token cap has finish_reason "length" (the prompt needs far more tokens than the cap)."""
-    _, cap = _cap(ev)
-    _, used, reason = _completion(ev)
+    """An answer cut by the token cap has finish_reason "length".  Any other reason is proven wrong only when the same greedy request with a 4x larger cap goes on from the same text past the cap; a model that stopped on its own (fewer tokens than the cap, or the longer answer ends at the same place) is INCONCLUSIVE."""
+    field, cap = _cap(ev)
+    text, used, reason = _completion(ev)
     if isinstance(used, int) and used > cap:
-        raise Skip(f"the cap was not applied ({used} > {cap} tokens); judged by PAR-01 / PAR-02")
+        raise Skip(f"the cap was not applied ({used} > {cap} tokens); judged by {'PAR-01' if field == 'max_tokens' else 'PAR-02'}")
     legal_reason(reason)
-    if reason != "length":
-        return fail('finish_reason "length"', f"finish_reason = {short(reason)}")
-    return passed()
+    if reason == "length":
+        return passed()
+    if isinstance(used, int) and used < cap:
+        return inconclusive(f"the model stopped on its own after {used} of {cap} tokens (finish_reason "
+                            f"{short(reason)}), so the cap did not cut the answer", completion_tokens=used)
+    longer = ev.related.get("longer_cap")
+    if longer is None or longer.status != 200:
+        return inconclusive(f"finish_reason {short(reason)} at the cap, and no answer with a larger cap to tell a "
+                            "model that stopped on its own from a cut answer")
+    longer_text, longer_used, _ = _completion(Evidence(ev.ctx, json.loads(longer.request.body), longer))
+    if len(longer_text) > len(text) and longer_text.startswith(text) and (longer_used is None or longer_used > cap):
+        return fail('finish_reason "length"', f"finish_reason = {short(reason)} after {short(text)}, while the same "
+                    f"request with a larger cap goes on: {short(longer_text)}", note="the cap cut the answer")
+    if longer_text == text:
+        return inconclusive(f"the model stopped on its own: with a larger cap the answer ends at the same place "
+                            f"({short(text)})")
+    return inconclusive("the target is not deterministic for this greedy request: the answer with a larger cap "
+                        f"does not continue the first one ({short(text)} vs {short(longer_text)})")
 
 
 def legal_reason(reason: object) -> None:
@@ -112,7 +136,7 @@ def _stops(ev: Evidence) -> list[str]:
 
 @check("PAR-03", on="stopped")
 def stop_sequences_honoured(ev: Evidence) -> Outcome:
-    """The output never contains a stop sequence and generation ends at the first one (counting to 12 with stop ' 5' ends before 5; the count is the longest run of consecutive numbers, so a preface's numbers do not count); a model that never wrote the sequence as given is INCONCLUSIVE, not a FAIL."""
+    """The output never contains a stop sequence and generation ends at the first one with finish_reason "stop".  A count that ends right before the first stop passes; otherwise the same greedy request without stop decides: the answer must be that answer cut before its first stop sequence.  A model that never writes a stop sequence as given, or a target that is not deterministic for the request, is INCONCLUSIVE."""
     refused = refusal(ev, "PAR-03")
     if refused:
         return refused
@@ -121,31 +145,28 @@ def stop_sequences_honoured(ev: Evidence) -> Outcome:
     present = [s for s in stops if s in text]
     if present:
         return fail("no stop sequence in the output", f"{short(present)} found in {short(text)}")
-    numbers = _count_run([int(t) for t in re.findall(r"\d+", text)])
-    first_stop = min((int(s.strip()) for s in stops if s.strip().isdigit()), default=None)
-    if first_stop is not None and any(n > first_stop for n in numbers):
-        if first_stop not in numbers:
-            return fail(f"generation ends before {first_stop}",
-                        f"{first_stop} is missing but the count goes on: {short(text)}",
-                        note="the stop sequence was stripped from the output, but generation did not stop")
-        return inconclusive(f"the count passed {first_stop} without producing a stop sequence as written "
-                            f"(the model formats numbers differently): {short(text)}")
     legal_reason(reason)
-    if reason != "stop":
-        return fail('finish_reason "stop"', f"finish_reason = {short(reason)}")
-    return passed()
-
-
-def _count_run(numbers: list[int]) -> list[int]:
-    """The count itself: the longest run of consecutive integers, so numbers in a preface a model
-    adds ("Here are the numbers from 1 to 12:") are not taken for the count going on."""
-    best: list[int] = []
-    run: list[int] = []
-    for n in numbers:
-        run = run + [n] if run and n == run[-1] + 1 else [n]
-        if len(run) > len(best):
-            best = run
-    return best
+    if reason == "stop" and stopped_before(text, stops):
+        return passed()
+    free = ev.related.get("without_stop")
+    if free is None or free.status != 200:
+        return inconclusive(f"the answer does not visibly end at a stop sequence ({short(text)}), and there is no "
+                            "answer without stop to compare it with")
+    free_text = _completion(Evidence(ev.ctx, json.loads(free.request.body), free))[0]
+    cut = min((free_text.find(s) for s in stops if s in free_text), default=-1)
+    if cut < 0:
+        return inconclusive(f"the model never writes a stop sequence as given, even without stop ({short(free_text)})")
+    expected = free_text[:cut]
+    if text == expected:
+        if reason != "stop":
+            return fail('finish_reason "stop"', f"finish_reason = {short(reason)} for an answer ended by a stop sequence")
+        return passed()
+    if text.startswith(expected):
+        return fail(f"generation ends before the first stop sequence, after {short(expected)}",
+                    f"{short(text)}, while the same request without stop writes {short(free_text)}",
+                    note="the stop sequence was removed from the output, but generation did not stop there")
+    return inconclusive("the target is not deterministic for this greedy request: the answers with and without stop "
+                        f"differ before the stop sequence ({short(text)} vs {short(free_text)})")
 
 
 @check("PAR-04", on="multi_choice")
@@ -317,33 +338,32 @@ def tiny_top_p_is_stable(ev: Evidence) -> Outcome:
 
 @check("SSE-18", on="equivalence")
 def stream_matches_non_stream(ev: Evidence) -> Outcome:
-    """For a deterministic request (temperature 0, seed) the reassembled stream equals the non-stream answer: text, finish_reason and tool calls (names and arguments)."""
-    stream = _stream_of(ev)
-    body_choice = ev.choices()[0] if ev.choices() else {}
-    acc = stream.choices.get(0)
-    if acc is None:
-        raise Skip("the stream has no choice; judged by SSE-17")
-    if acc.content != ev.content(0):
-        return fail(f"stream text {short(ev.content(0))}", f"stream text {short(acc.content)}")
-    legal_reason(body_choice.get("finish_reason"))
-    legal_reason((acc.finish_reasons or [None])[-1])
-    if (acc.finish_reasons or [None])[-1] != body_choice.get("finish_reason"):
-        return fail(f"finish_reason {short(body_choice.get('finish_reason'))}", f"stream finish_reason {short(acc.finish_reasons)}")
-    body_calls = [_call_key(c.get("function") or {}) for c in (ev.message(0).get("tool_calls") or []) if isinstance(c, dict)]
-    stream_calls = [_call_key({"name": t.name, "arguments": t.arguments}) for _, t in sorted(acc.tool_calls.items())]
-    if body_calls != stream_calls:
-        return fail(f"tool calls {short(body_calls)}", f"stream tool calls {short(stream_calls)}")
-    return passed()
-
-
-def _call_key(function: dict[str, Any]) -> tuple[Any, Any]:
-    """A tool call as (name, decoded arguments): ids differ between two answers by design."""
-    arguments = function.get("arguments")
-    try:
-        decoded = json.loads(arguments) if isinstance(arguments, str) else arguments
-    except ValueError:
-        decoded = arguments
-    return function.get("name"), json.dumps(decoded, sort_keys=True)
+    """For a deterministic request (temperature 0, seed) the reassembled stream equals the non-stream answer: text, finish_reason and tool calls (names and arguments).  Real servers are deterministic only on a best-effort basis, so a difference is a FAIL only when a second non-stream answer repeats the first; otherwise INCONCLUSIVE with both texts."""
+    stream = ev.twin("stream")
+    if stream is None:
+        raise NotApplicable
+    if stream.exchange.status != 200 or stream.exchange.events is None:
+        raise Skip(f"the streamed twin got HTTP {stream.exchange.status} / no event stream; judged by SSE-01")
+    text, reason, calls = ev.answer()
+    s_text, s_reason, s_calls = stream.answer()
+    legal_reason(reason)
+    legal_reason(s_reason)
+    if (text, reason, calls) == (s_text, s_reason, s_calls):
+        return passed()
+    if text != s_text:
+        expected, observed = f"stream text {short(text)}", f"stream text {short(s_text)}"
+    elif reason != s_reason:
+        expected, observed = f"finish_reason {short(reason)}", f"stream finish_reason {short(s_reason)}"
+    else:
+        expected, observed = f"tool calls {short(calls)}", f"stream tool calls {short(s_calls)}"
+    repeat = ev.twin("repeat")
+    if repeat is None or repeat.exchange.status != 200:
+        return inconclusive(f"the answers differ ({expected} vs {observed}), and no second non-stream answer shows "
+                            "whether the target is deterministic for this request")
+    if repeat.answer() != (text, reason, calls):
+        return inconclusive(f"the target is not deterministic for this request: two non-stream answers differ "
+                            f"({short(text)} vs {short(repeat.answer()[0])}), so the stream's difference proves nothing")
+    return fail(expected, observed, note="a second non-stream answer repeats the first, so the stream is what differs")
 
 
 @check("USE-04", on="equivalence")
@@ -352,6 +372,8 @@ def stream_usage_matches(ev: Evidence) -> Outcome:
     usage, streamed = ev.usage(), _stream_of(ev).final_usage()
     if usage is None or streamed is None:
         raise Skip("usage missing on one side; judged by USE-01 / SSE-11")
+    if ev.answer() != ev.twin("stream").answer():  # type: ignore[union-attr]
+        raise Skip("the two answers differ, so their completion_tokens may too; judged by SSE-18")
     for key in ("prompt_tokens", "completion_tokens"):
         a, b = usage.get(key), streamed.get(key)
         if not (isinstance(a, int) and isinstance(b, int)) or abs(a - b) > 1:

@@ -17,7 +17,7 @@ from ..capabilities import refusal
 from ..engine import NotApplicable, Outcome, Skip, fail, inconclusive, passed, warn
 from ..evidence import Evidence
 from ..suite import SUITE
-from .common import req, short
+from .common import cut_by_cap, req, short
 from .params import legal_reason
 
 check = SUITE.check
@@ -57,10 +57,11 @@ def required_calls_a_tool(ev: Evidence) -> Outcome:
         if acc is None:
             raise Skip("the stream carries no choice; judged by SSE-17")
         if not acc.tool_calls:
-            return fail("tool-call deltas", f"no tool_calls deltas; content {short(acc.content)}")
+            return cut_by_cap(ev, _finish_and_called(ev)[0]) or fail(
+                "tool-call deltas", f"no tool_calls deltas; content {short(acc.content)}")
         return passed()
     if not _calls(ev):
-        return fail("at least one tool call", f"no tool_calls; content {short(ev.message(0).get('content'))}")
+        return cut_by_cap(ev, _finish_and_called(ev)[0]) or fail("at least one tool call", f"no tool_calls; content {short(ev.message(0).get('content'))}")
     return passed()
 
 
@@ -88,14 +89,17 @@ def named_choice_obeyed(ev: Evidence) -> Outcome:
     wanted = choice["function"]["name"]
     names = [(c.get("function") or {}).get("name") for c in _calls(ev)]
     if names != [wanted]:
-        return fail(f"one call to {wanted}", f"calls {names}")
+        return cut_by_cap(ev, _finish_and_called(ev)[0]) or fail(f"one call to {wanted}", f"calls {names}")
     return passed()
 
 
 @check("TOOL-04", on=("tool_call", "stream_tool_call"))
 def arguments_are_json_text(ev: Evidence) -> Outcome:
-    """function.arguments is a string holding a JSON object valid for the tool's parameters (streamed: the concatenated fragments).  Only a strict tool binds the model to its schema: off-schema arguments for a non-strict tool are INCONCLUSIVE."""
+    """function.arguments is a string holding a JSON object valid for the tool's parameters (streamed: the concatenated fragments).  Only a strict tool binds the model to its schema: off-schema arguments for a non-strict tool are INCONCLUSIVE, and so are arguments cut by the token cap (finish_reason "length")."""
+    cut = cut_by_cap(ev, _finish_and_called(ev)[0])
     for name, arguments in _arguments(ev):
+        if cut and isinstance(arguments, str) and not _is_json(arguments):
+            return cut
         if not isinstance(arguments, str):
             return fail("arguments as a JSON-encoded string", f"{name}: arguments is {type(arguments).__name__} {short(arguments)}")
         try:
@@ -205,6 +209,9 @@ def tool_calls_finish_reason(ev: Evidence) -> Outcome:
     if not called:
         raise Skip("no tool call; judged by TOOL-01 (auto may answer in text)")
     legal_reason(reason)
+    cut = cut_by_cap(ev, reason)
+    if cut:
+        return cut
     if reason != "tool_calls":
         return fail('finish_reason "tool_calls"', f"finish_reason = {short(reason)}")
     return passed()
@@ -219,6 +226,9 @@ def named_call_finish_reason(ev: Evidence) -> Outcome:
     if not called:
         raise Skip("no tool call; judged by TOOL-03")
     legal_reason(reason)
+    cut = cut_by_cap(ev, reason)
+    if cut:
+        return cut
     if reason not in ("tool_calls", "stop"):
         return fail('finish_reason "tool_calls" or "stop"', f"finish_reason = {short(reason)}")
     return passed()
@@ -279,6 +289,9 @@ def tool_deltas_well_formed(ev: Evidence) -> Outcome:
         try:
             json.loads(text)
         except ValueError as exc:
+            cut = cut_by_cap(ev, _stream_finish(ev, key[0]))
+            if cut:
+                return cut
             return fail("argument fragments concatenate to one JSON text", f"call {key[1]}: {exc}: {short(text)}")
     if warnings:
         return warn('continuation deltas omit name (never ""), text deltas omit tool_calls', warnings[0], count=len(warnings))
@@ -295,9 +308,17 @@ def stream_tool_finish(ev: Evidence) -> Outcome:
         raise Skip("no tool-call deltas; judged by TOOL-01")
     reason = acc.finish_reasons[-1] if acc.finish_reasons else None
     legal_reason(reason)
+    cut = cut_by_cap(ev, reason)
+    if cut:
+        return cut
     if reason != "tool_calls":
         return fail('finish_reason "tool_calls"', f"finish_reason = {short(reason)}")
     return passed()
+
+
+def _stream_finish(ev: Evidence, index: Any) -> Any:
+    acc = ev.stream.choices.get(index if isinstance(index, int) else 0)
+    return acc.finish_reasons[-1] if acc and acc.finish_reasons else None
 
 
 def _arguments(ev: Evidence) -> list[tuple[str | None, Any]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine import Outcome, fail, passed
+from ..engine import NotApplicable, Outcome, fail, passed
 from ..evidence import Evidence
 from ..suite import SUITE
 from .common import short
@@ -17,6 +17,41 @@ def answers_within_timeout(ev: Evidence) -> Outcome:
         if ex.error is not None:
             return fail("a complete HTTP response", f"{label}: {ex.error.kind}: {ex.error.message}")
     return passed()
+
+
+@check("HTTP-04", on="any")
+def kept_alive_connection_usable(ev: Evidence) -> Outcome:
+    """A connection the server leaves open after a response (no Connection: close) takes the next request: a server that closes it must say Connection: close, or clients that reuse it fail.  Seen two ways: the suite looked after a response and found the connection closed (the connection scenario), or a request met such a dead connection and was resent on a new one (any scenario; the finding names the exchange after which the connection died).  A WARN either way."""
+    watched = False
+    for label, ex in [("primary", ev.exchange), *ev.related.items()]:
+        if ex.dead_connection is not None:
+            return fail("Connection: close on a response after which the server closes the connection",
+                        f"{label}: the kept-alive connection died after {short(ex.dead_connection, 300)}; the request "
+                        "was answered when resent on a new connection")
+        if ex.closed_after_response is None:
+            continue
+        watched = True
+        said_close = "close" in (ex.header("connection") or "").lower() or ex.http_version == "HTTP/1.0"
+        if ex.closed_after_response and not said_close:
+            return fail("Connection: close on a response after which the server closes the connection",
+                        f"{label}: HTTP {ex.status} without Connection: close, then the server closed the connection",
+                        note="clients that reuse kept-alive connections (most SDKs) get errors on their next request")
+    if watched:
+        return passed("the connection stayed usable (or was announced as closing) after each response")
+    raise NotApplicable  # no connection was watched and no request met a dead one
+
+
+@check("HTTP-05", on="interference")
+def concurrent_requests_independent(ev: Evidence) -> Outcome:
+    """Requests in flight at the same time do not disturb each other.  A scenario whose exchanges broke (no complete HTTP response) while others ran, but answered cleanly when replayed alone, shows interference: one WARN listing those scenarios, with their concurrent exchanges; their own rules are judged on the replay."""
+    cases = ev.data.get("interference") or []
+    if not cases:
+        return passed(f"no exchange broke with up to {ev.data.get('concurrency')} requests in flight")
+    listed = "; ".join(f"[{scenario}] {observed}" for scenario, observed in cases)
+    return fail("every request answered as if it were alone",
+                f"{len(cases)} scenario(s) broke only under concurrency: {short(listed, 600)}",
+                note="the target serializes requests or cuts one off when another arrives; replayed one at a time, "
+                     "these scenarios answered cleanly and are judged on that replay")
 
 
 @check("HTTP-02", on="chat")

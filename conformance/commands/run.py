@@ -44,6 +44,8 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
                    help="extra header sent with every request (repeatable)")
     g.add_argument("--secret-header", action="append", default=[], metavar="NAME",
                    help="the values of this request header are secrets: redacted everywhere, like the key (repeatable)")
+    g.add_argument("--require-auth", action="store_true",
+                   help="a server that answers without a valid key FAILs ERR-05 (default: WARN; always on with certify)")
 
 
 def add_execution_options(g: argparse._ArgumentGroup) -> None:
@@ -124,6 +126,7 @@ def build_config(args: argparse.Namespace, profile: str) -> RunConfig:
         clauses=tuple(getattr(args, "clause", ())), scenarios=tuple(getattr(args, "scenario", ())),
         defects=tuple(getattr(args, "defect", ())), headers=parse_headers(args.header),
         secret_headers=tuple(args.secret_header), capabilities=getattr(args, "capabilities", None),
+        require_auth=args.require_auth,
     )
 
 

@@ -63,8 +63,11 @@ class Suite:
             name = func.__name__
             if name in self.scenarios:
                 raise ValueError(f"duplicate scenario {name}")
+            # A scenario run after the others ("after") judges the run itself, not one exchange:
+            # the rules on every exchange ("any") do not apply to it.
+            universal = () if "after" in marks else ("any",)
             self.scenarios[name] = ScenarioSpec(
-                name, func, frozenset((name, "any", *tags)), frozenset(marks), requests, _doc(func)
+                name, func, frozenset((name, *universal, *tags)), frozenset(marks), requests, _doc(func)
             )
             return func
 

@@ -23,8 +23,20 @@ Redact = Callable[[str], str]
 
 
 @dataclass
+class Replay:
+    """A scenario whose concurrent run tripped ``replay_if``, run again alone."""
+
+    scenario: str
+    concurrent: list[Result]
+    evidence: Any  # what the concurrent run returned (its exchanges show the interference)
+    serial: list[Result]
+    cleared: bool  # the serial run no longer trips replay_if: the trouble came from concurrency
+
+
+@dataclass
 class RunOutcome:
     results: list[Result] = field(default_factory=list)
+    replays: list[Replay] = field(default_factory=list)
     interrupted: bool = False
     started_at: float = 0.0
     finished_at: float = 0.0
@@ -77,6 +89,7 @@ class Runner:
         concurrency: int = 4,
         redact: Redact = lambda s: s,
         on_result: Callable[[Result], None] = lambda r: None,
+        replay_if: Callable[[list[Result]], bool] | None = None,
     ) -> None:
         self.checks = list(checks)
         self.scenarios = list(scenarios)
@@ -84,6 +97,8 @@ class Runner:
         self.concurrency = max(1, concurrency)
         self.redact = redact
         self.on_result = on_result
+        self.replay_if = replay_if
+        self._evidence: dict[str, Any] = {}  # of scenarios that tripped replay_if
         self._cancelled = threading.Event()
 
     def cancel(self) -> None:
@@ -105,6 +120,8 @@ class Runner:
                 if self._cancelled.is_set():
                     outcome.interrupted = True
                     break
+            if not outcome.interrupted:
+                self._replay_serially(outcome)
         except KeyboardInterrupt:
             outcome.interrupted = True
             self._cancelled.set()
@@ -113,7 +130,25 @@ class Runner:
             outcome.finished_at = time.time()
         return outcome
 
-    def _run_scenario(self, scenario: ScenarioSpec) -> list[Result]:
+    def _replay_serially(self, outcome: RunOutcome) -> None:
+        """Scenarios whose results trip ``replay_if`` under concurrency run again one at a time, and
+        their serial results replace the concurrent ones: a failure that only concurrency causes
+        is one finding about concurrency, not one per scenario it happened to hit."""
+        if self.replay_if is None or self.concurrency == 1:
+            return
+        by_scenario: dict[str, list[Result]] = {}
+        for result in outcome.results:
+            by_scenario.setdefault(result.scenario, []).append(result)
+        for scenario in self.scenarios:
+            concurrent = by_scenario.get(scenario.name, [])
+            if not concurrent or not self.replay_if(concurrent) or self._cancelled.is_set():
+                continue
+            evidence = self._evidence.get(scenario.name)
+            serial = self._run_scenario(scenario, keep=False)
+            outcome.replays.append(Replay(scenario.name, concurrent, evidence, serial, not self.replay_if(serial)))
+            outcome.results = [r for r in outcome.results if r.scenario != scenario.name] + serial
+
+    def _run_scenario(self, scenario: ScenarioSpec, keep: bool = True) -> list[Result]:
         checks = [c for c in self.checks if c.applies_to(scenario)]
         if self._cancelled.is_set():
             return []
@@ -133,8 +168,10 @@ class Runner:
             return [self._bare(c, scenario, Verdict.ERROR, note, trace=self.redact(traceback.format_exc())) for c in checks]
         scenario_time = time.perf_counter() - started
         shared = _SharedArtifacts(evidence)
-        judged = (self._judge(c, scenario, evidence, scenario_time, shared) for c in checks)
-        return [r for r in judged if r is not None]
+        judged = [r for r in (self._judge(c, scenario, evidence, scenario_time, shared) for c in checks) if r is not None]
+        if keep and self.replay_if is not None and self.replay_if(judged):
+            self._evidence[scenario.name] = evidence
+        return judged
 
     def _judge(self, check: CheckSpec, scenario: ScenarioSpec, evidence: Any, scenario_time: float,
                shared: _SharedArtifacts) -> Result | None:

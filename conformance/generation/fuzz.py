@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from hypothesis import HealthCheck, Phase, Verbosity, example, given, seed, settings
+from hypothesis import HealthCheck, Phase, Verbosity, example, given, reject, seed, settings
 from hypothesis import strategies as st
 
 from ..engine import BudgetExhausted
@@ -117,7 +117,7 @@ def _size(request: Any) -> int:
 def fuzz(
     name: str,
     strategy: st.SearchStrategy[T],
-    probe: Callable[[T], Observation],
+    probe: Callable[[T], Observation | None],
     *,
     examples: int,
     seed_value: int,
@@ -128,6 +128,8 @@ def fuzz(
 
     Reproducible: the same seed draws the same cases, and against a deterministic target the
     same shrinking path.  Never raises for test failures; they are in the report's findings.
+    A probe returning None did not send the case (e.g. it uses a capability the target refused):
+    Hypothesis draws another.
     """
     report: FuzzReport[T] = FuzzReport(name, seed_value, examples)
     first_failure_at: list[int] = []
@@ -142,6 +144,8 @@ def fuzz(
         except BudgetExhausted as exc:
             report.stopped = f"budget exhausted: {exc}"
             raise _Stop from None
+        if observation is None:
+            reject()
         report.record(case, observation)
         if observation.violations:
             if not first_failure_at:

@@ -59,6 +59,10 @@ ENFORCED_PARAMS: frozenset[str] = frozenset({
     "seed", "response_format", "tools", "tool_choice", "parallel_tool_calls",
 })
 _OPTIONAL_PARTS = {"image_url": "image input", "input_audio": "audio input", "file": "file input"}
+# Optional parameters that only some models offer: a clean 4xx for them means "not offered".
+_MODEL_SPECIFIC = {"verbosity": "verbosity", "reasoning_effort": "reasoning", "audio": "audio output",
+                   "modalities": "output modalities", "prediction": "predicted outputs",
+                   "web_search_options": "web search", "service_tier": "service tiers"}
 _REQUIRED_PROPERTY = re.compile(r"^'([^']+)' is a required property")
 _EXTRA_PROPERTY = re.compile(r"Additional properties are not allowed")
 
@@ -89,6 +93,7 @@ def capabilities_used(body: Body) -> frozenset[str]:
                 used.add(_OPTIONAL_PARTS[part["type"]])
     if body.get("logprobs"):
         used.add("logprobs")
+    used.update(label for key, label in _MODEL_SPECIFIC.items() if key in body)
     fmt = body.get("response_format")
     if isinstance(fmt, dict) and fmt.get("type") in ("json_object", "json_schema"):
         used.add("structured output")
@@ -119,8 +124,10 @@ def envelope_problem(ex: Exchange, *, strict: bool) -> str | None:
 
 
 def _cap(body: Body) -> int | None:
+    """The largest cap the request sets: which of max_tokens / max_completion_tokens binds when
+    both are set is not settled by the contract, so only exceeding both is provable."""
     caps = [body[k] for k in ("max_tokens", "max_completion_tokens") if _is_int(body.get(k))]
-    return min(caps) if caps else None
+    return max(caps) if caps else None
 
 
 def _usage_violations(usage: Any, finishes: list[Any], body: Body, where: str) -> list[Violation]:
@@ -132,9 +139,11 @@ def _usage_violations(usage: Any, finishes: list[Any], body: Body, where: str) -
     out = []
     if p + c != t:
         out.append(Violation("USE-02", f"total_tokens == {p} + {c}", f"{where}: total_tokens = {t}"))
-    cap, n = _cap(body), body.get("n") or 1
-    if cap is not None and finishes and all(f == "length" for f in finishes) and c != cap * n:
-        out.append(Violation("FIN-02", f"completion_tokens == {n} × cap {cap} when every choice finished 'length'",
+    # Counted over the choices returned (a server ignoring n is CHO-01's finding).  Fewer tokens
+    # than the cap can be a right "length" (the context window ran out); more cannot.
+    cap, choices = _cap(body), len(finishes)
+    if cap is not None and finishes and all(f == "length" for f in finishes) and c > cap * choices:
+        out.append(Violation("FIN-02", f"completion_tokens <= {choices} × cap {cap} when every choice finished 'length'",
                              f"{where}: completion_tokens = {c}"))
     return out
 
@@ -153,8 +162,10 @@ def judge_valid(body: Body, ex: Exchange, *, strict: bool, vendor: bool = False)
         return [missing]
     if ex.status != 200:
         status = ex.status or 0
-        if 400 <= status < 500 and capabilities_used(body) and envelope_problem(ex, strict=strict) is None:
-            return []
+        if 400 <= status < 500 and capabilities_used(body):
+            # A capability the target does not offer, refused cleanly: not an acceptance failure.
+            problem = envelope_problem(ex, strict=strict)
+            return [Violation("ERR-01", "the error envelope {error: {message, type, param, code}}", problem)] if problem else []
         if status >= 500:
             return [Violation("ERR-03", "HTTP 200 (never 5xx) for a valid request", f"HTTP {status}: {_snippet(ex)}")]
         return [Violation(acceptance_clause(body), "HTTP 200", f"HTTP {status}: {_snippet(ex)}")]

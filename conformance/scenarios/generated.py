@@ -62,8 +62,17 @@ def _evidence(ctx: Context, reports: list[FuzzReport[Any]], *, prefer_error: boo
 
 
 def _valid_probe(ctx: Context) -> Any:
-    def probe(body: dict[str, Any]) -> Observation:
+    """Judge each generated valid request; once the target refuses an optional capability (image
+    input, a model-specific parameter) with a 4xx, requests using it are not sent again."""
+    refused: set[str] = set()
+
+    def probe(body: dict[str, Any]) -> Observation | None:
+        used = oracles.capabilities_used(body)
+        if used & refused:
+            return None
         exchange = ctx.send(body)
+        if exchange.status is not None and 400 <= exchange.status < 500:
+            refused.update(used)
         return Observation(body, exchange, oracles.judge_valid(body, exchange, strict=ctx.profile.strict,
                                                                vendor=ctx.profile.vendor))
 

@@ -9,11 +9,13 @@ trial cap leaves it INCONCLUSIVE.  ``ev.data["sampling"]`` carries the test's ev
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
 from ..capabilities import gate
-from ..engine import BudgetExhausted, NotApplicable
+from ..counting import stopped_before
+from ..engine import BudgetExhausted, NotApplicable, Skip
 from ..evidence import Evidence
 from ..stats import Decision, SequentialTest, Trial
 from ..suite import SUITE
@@ -69,49 +71,104 @@ def _sequential(ctx: Context, ev: Evidence, p_null: float, trial: Callable[[int]
 
 # --- token caps ----------------------------------------------------------------------------------
 
-@scenario("gated", "chat", "valid", "capped", marks=("smoke",))
+LONGER_CAP = 4 * CAP
+
+
+def _capped(ctx: Context, capability: str, field: str, **fields: Any) -> Evidence:
+    """A greedy cap probe.  When the answer does not say "length", the same request with a cap 4x
+    larger tells a model that stopped on its own (the longer answer is no longer) from a cap
+    reported as "stop" (the longer answer goes on from the same text): FIN-02 and PAR-01/02
+    judge with both exchanges, so a FAIL is proven by two raw requests."""
+    ev = _one(ctx, COUNT_TO_30, capability, temperature=0, **{field: CAP}, **fields)
+    if ev.exchange.status == 200 and finish_reason_of(ev) not in ("length", None):
+        ev.related["longer_cap"] = ctx.send(dict(ev.request, **{field: LONGER_CAP}))  # type: ignore[arg-type]
+    return ev
+
+
+def finish_reason_of(ev: Evidence) -> object:
+    """Choice 0's (last) finish_reason of a 200 answer, None when it cannot be read."""
+    try:
+        if ev.streamed:
+            acc = ev.stream.choices.get(0)
+            return acc.finish_reasons[-1] if acc and acc.finish_reasons else None
+        return ev.choices()[0].get("finish_reason") if ev.choices() else None
+    except Skip:
+        return None
+
+
+@scenario("gated", "chat", "valid", "capped", marks=("smoke",), requests=2)
 def cap_max_tokens(ctx: Context) -> Evidence:
-    """max_tokens 5 alone on a prompt whose answer needs ~60 tokens."""
-    return _one(ctx, COUNT_TO_30, "max_tokens", max_tokens=CAP)
+    """max_tokens 5 alone, at temperature 0, on a prompt whose answer needs ~60 tokens."""
+    return _capped(ctx, "max_tokens", "max_tokens")
 
 
-@scenario("gated", "chat", "valid", "capped")
+@scenario("gated", "chat", "valid", "capped", requests=2)
 def cap_max_completion_tokens(ctx: Context) -> Evidence:
     """max_completion_tokens 5 alone (no max_tokens) on the same prompt."""
-    return _one(ctx, COUNT_TO_30, "max_completion_tokens", max_tokens=OMIT, max_completion_tokens=CAP)
+    return _capped(ctx, "max_completion_tokens", "max_completion_tokens", max_tokens=OMIT)
 
 
-@scenario("gated", "stream", "valid", "capped")
+@scenario("gated", "stream", "valid", "capped", requests=2)
 def stream_cap_max_tokens(ctx: Context) -> Evidence:
     """max_tokens 5, streamed, with usage so the cap can be verified."""
     # Gated on stream_usage: refusing stream_options is SSE-11's business, not the cap's.
-    return _one(ctx, COUNT_TO_30, "stream_usage", max_tokens=CAP, stream=True, stream_options={"include_usage": True})
+    return _capped(ctx, "stream_usage", "max_tokens", stream=True, stream_options={"include_usage": True})
 
 
-@scenario("chat", "valid", "uncapped")
+UNCAPPED_EVENTS = 300  # chunks read from the uncapped stream: any default cap below that shows
+
+
+@scenario("valid", "uncapped")
 def uncapped_count(ctx: Context) -> Evidence:
-    """No token cap at all on a ~240-token answer (counting to 120): nothing may cut it short."""
-    return _one(ctx, COUNT_TO_120, max_tokens=OMIT)
+    """No token cap at all on a ~240-token answer (counting to 120), streamed: nothing may cut it
+    short.  The suite stops reading after 300 chunks, so a model that rambles on does not run
+    into the suite's own timeout (that would judge the suite's settings, not the server)."""
+    body = ctx.body(COUNT_TO_120, max_tokens=OMIT, stream=True)
+    limits = dataclasses.replace(ctx.client.limits, stop_after_events=UNCAPPED_EVENTS)
+    return Evidence(ctx, body, ctx.send(body, limits=limits))
 
 
 # --- stop ----------------------------------------------------------------------------------------
 
-@scenario("gated", "chat", "valid", "stopped")
+def _stopped(ctx: Context, **fields: Any) -> Evidence:
+    """A greedy stop probe on a counting prompt.  When the answer does not visibly end right before
+    the first stop sequence, the same request without ``stop`` shows where the model would write
+    it: PAR-03 compares the two, so a FAIL is proven by two raw requests and a model that never
+    writes the sequence is INCONCLUSIVE."""
+    ev = _one(ctx, COUNT_TO_12, "stop", max_tokens=40, temperature=0, **fields)
+    if ev.exchange.status == 200 and not (finish_reason_of(ev) == "stop" and stopped_before(_text(ev), _stops(fields))):
+        ev.related["without_stop"] = ctx.send({k: v for k, v in ev.request.items() if k != "stop"})  # type: ignore[union-attr]
+    return ev
+
+
+def _stops(fields: dict[str, Any]) -> list[str]:
+    stop = fields["stop"]
+    return [stop] if isinstance(stop, str) else list(stop)
+
+
+def _text(ev: Evidence) -> str:
+    try:
+        return ev.stream.text(0) if ev.streamed else ev.content(0)
+    except Skip:
+        return ""
+
+
+@scenario("gated", "chat", "valid", "stopped", requests=2)
 def stop_string(ctx: Context) -> Evidence:
     """Counting to 12 with stop ' 5': the answer must end before 5."""
-    return _one(ctx, COUNT_TO_12, "stop", max_tokens=40, stop=" 5")
+    return _stopped(ctx, stop=" 5")
 
 
-@scenario("gated", "chat", "valid", "stopped")
+@scenario("gated", "chat", "valid", "stopped", requests=2)
 def stop_list(ctx: Context) -> Evidence:
     """Counting to 12 with a list of four stop strings; the earliest one (' 4') wins."""
-    return _one(ctx, COUNT_TO_12, "stop", max_tokens=40, stop=[" 7", " 4", "xyzzy", "11"])
+    return _stopped(ctx, stop=[" 7", " 4", "xyzzy", "11"])
 
 
-@scenario("gated", "stream", "valid", "stopped")
+@scenario("gated", "stream", "valid", "stopped", requests=2)
 def stream_stop_string(ctx: Context) -> Evidence:
     """Counting to 12 with stop ' 5', streamed."""
-    return _one(ctx, COUNT_TO_12, "stop", max_tokens=40, stop=" 5", stream=True)
+    return _stopped(ctx, stop=" 5", stream=True)
 
 
 # --- n -------------------------------------------------------------------------------------------
@@ -246,8 +303,22 @@ def top_p_tiny(ctx: Context) -> Evidence:
 def stream_equivalence(ctx: Context) -> Evidence:
     """A deterministic request (temperature 0, seed) sent non-stream and streamed with usage."""
     body = ctx.body(COUNT_TO_12, temperature=0, seed=7, max_tokens=40)
-    streamed = dict(body, stream=True, stream_options={"include_usage": True})
-    return Evidence(ctx, body, ctx.send(body), related={"stream": ctx.send(streamed)})
+    return with_stream_twin(ctx, Evidence(ctx, body, ctx.send(body)))
+
+
+def with_stream_twin(ctx: Context, ev: Evidence) -> Evidence:
+    """Send ``ev``'s request again streamed with usage (``related["stream"]``); when the two answers
+    differ, a second non-stream answer (``related["repeat"]``) shows whether the target is
+    deterministic for the request, which SSE-18 needs before it blames the stream."""
+    streamed = dict(ev.request, stream=True, stream_options={"include_usage": True})  # type: ignore[arg-type]
+    ev.related["stream"] = ctx.send(streamed)
+    try:
+        differ = ev.answer() != ev.twin("stream").answer()  # type: ignore[union-attr]
+    except Skip:
+        differ = False  # no readable answer on one side: the stream rules judge that
+    if differ:
+        ev.related["repeat"] = ctx.send(ev.request)
+    return ev
 
 
 @scenario("gated", "logit_bias", requests=2)

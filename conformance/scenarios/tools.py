@@ -12,6 +12,7 @@ from ..engine import Skip
 from ..evidence import Evidence
 from ..suite import SUITE
 from ..target import Context
+from .params import with_stream_twin
 from .prompts import PARALLEL_PROMPT, TIME_TOOL, WEATHER_PROMPT, WEATHER_TOOL
 
 scenario = SUITE.scenario
@@ -77,10 +78,7 @@ def tools_capped(ctx: Context) -> Evidence:
 @scenario("gated", "equivalence", requests=2)
 def stream_equivalence_tools(ctx: Context) -> Evidence:
     """A forced call at temperature 0 with a seed, sent non-stream and streamed with usage: same call, same finish."""
-    ev = _call(ctx, WEATHER_PROMPT, NAMED, temperature=0, seed=7)
-    streamed = dict(ev.request, stream=True, stream_options={"include_usage": True})  # type: ignore[arg-type]
-    ev.related["stream"] = ctx.send(streamed)
-    return ev
+    return with_stream_twin(ctx, _call(ctx, WEATHER_PROMPT, NAMED, temperature=0, seed=7))
 
 
 @scenario("gated", "round_trip", requests=2)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..checks.common import short
-from ..engine import Outcome, Skip, fail, passed
+from ..engine import Outcome, Skip, fail, inconclusive, passed
 from ..evidence import Evidence
 from ..suite import SUITE
 from ..wire.client import Exchange
@@ -43,6 +43,11 @@ def _version_note(call: SdkCall) -> str:
 def _consumed(ev: Evidence, what: str) -> Outcome:
     call = _call(ev)
     _clean_ok(ev)
+    if call.error is not None and call.error.type.endswith("LengthFinishReasonError"):
+        # The helper refuses to parse a strict tool call cut by the cap: the suite's cap, not the target.
+        return inconclusive(f"{call.api}() raised LengthFinishReasonError: the probe's token cap "
+                            f"({ev.request.get('max_tokens') if isinstance(ev.request, dict) else '?'}) cut the "
+                            "answer (finish_reason \"length\"); raise --max-tokens", sdk_version=call.version)
     if call.error is not None:
         return fail(f"{call.api}() {what} without raising", call.error.line(), note=_version_note(call),
                     sdk_version=call.version)

@@ -65,6 +65,12 @@ class Limits:
     max_body_bytes: int = 8 * 1024 * 1024
     max_stream_events: int = 4096
     done_grace: float = 2.0
+    # A probe that only needs the start of a long stream stops reading after this many events, on
+    # purpose: the exchange ends cleanly with ``stopped_reading`` set (not an error).
+    stop_after_events: int | None = None
+    # Seconds to wait after a complete response before looking whether the server closed the
+    # connection (``Exchange.closed_after_response``); None: do not look.
+    watch_close: float | None = None
 
 
 @dataclass
@@ -82,6 +88,7 @@ class TransportError:
 
 #: Error kinds that mean the target kept the suite waiting until a timeout fired.
 STALL_KINDS = frozenset({"connect-timeout", "read-timeout", "total-timeout"})
+_MAX_DEAD_RESENDS = 3  # resends of a request that met a kept-alive connection the server had closed
 
 
 class TargetStalled(CannotJudge):
@@ -197,6 +204,11 @@ class Exchange:
     retry_wait: float = 0.0
     http_version: str = ""
     reason: str = ""
+    # Set when the pooled connection this request first went out on had been closed by the server
+    # without notice after the exchange described here; the request was resent on a new connection.
+    dead_connection: str | None = None
+    stopped_reading: bool = False  # the suite stopped reading on purpose (Limits.stop_after_events)
+    closed_after_response: bool | None = None  # the server closed the connection (Limits.watch_close); None: not looked
 
     def header(self, name: str) -> str | None:
         """First value of header ``name`` (case-insensitive), or ``None``."""
@@ -280,6 +292,13 @@ class _CappedText:
         return "\n".join(self._parts)
 
 
+def _describe(recorded: RecordedRequest, status: int) -> str:
+    """A one-line name of a finished exchange, to say which one left a connection broken."""
+    streamed = " (streamed)" if recorded._is_stream() else ""
+    preview = recorded.body[:120].decode("utf-8", "replace")
+    return f"{recorded.method} {recorded.url}{streamed} -> HTTP {status}, request body {preview}"
+
+
 def _one_line(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _MESSAGE_CAP else text[: _MESSAGE_CAP - 1] + "…"
@@ -329,11 +348,13 @@ def _clamp(timeout: float | None, exc_type: type[Exception]) -> float | None:
 class _DeadlineStream(httpcore.NetworkStream):
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
+        self.last_exchange: str | None = None  # the last exchange completed on this connection
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         return self._inner.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        _deadline.stream = self  # which connection this thread's request went out on
         self._inner.write(buffer, _clamp(timeout, httpcore.WriteTimeout))
 
     def close(self) -> None:
@@ -468,6 +489,8 @@ class _Read:
         self.open_after_done = False
         self.error: TransportError | None = None
         self.truncated = False
+        self.stopped_reading = False
+        self.closed_after_response: bool | None = None
 
     def progress(self) -> str:
         if self.status is None:
@@ -602,6 +625,8 @@ class RawClient:
         recorded: RecordedRequest | None = None
         attempts = 0
         waited = 0.0
+        dead_connection: str | None = None
+        dead_resends = 0
         while True:
             if self.budget is not None:
                 self.budget.charge_request()
@@ -610,6 +635,13 @@ class RawClient:
             if recorded is None:
                 recorded = self._record(request, content, sent_key, key_prefix, api_key is None)
             exchange = self._attempt(request, recorded, limits)
+            dead = getattr(_deadline, "dead_reuse", None)
+            if dead is not None and dead_resends < _MAX_DEAD_RESENDS:
+                # A kept-alive connection the server had closed: resend (the pool may hold several
+                # such connections) and say which exchange left one broken instead of blaming this request.
+                dead_connection = dead_connection or dead
+                dead_resends += 1
+                continue
             if exchange.status != 429 or attempts > self.max_429_retries:
                 break
             wait = self._retry_wait(exchange)
@@ -617,6 +649,7 @@ class RawClient:
             waited += wait
         exchange.attempts = attempts
         exchange.retry_wait = waited
+        exchange.dead_connection = dead_connection
         self._count_stall(exchange)
         return exchange
 
@@ -679,6 +712,8 @@ class RawClient:
         ).as_dict()
         _deadline.at = st.total_deadline
         _deadline.cause = "timeout"
+        _deadline.stream = None
+        _deadline.dead_reuse = None
         try:
             self._send_and_read(request, st)
         except httpx.HTTPError as exc:
@@ -688,6 +723,12 @@ class RawClient:
             st.error = TransportError("protocol", f"{type(exc).__name__}: {exc}")
         finally:
             _deadline.at = None
+        stream: _DeadlineStream | None = _deadline.stream
+        if stream is not None:
+            if st.status is None and st.error is not None and st.error.kind == "reset" and stream.last_exchange:
+                _deadline.dead_reuse = stream.last_exchange
+            elif st.status is not None:
+                stream.last_exchange = _describe(recorded, st.status)
         elapsed = time.monotonic() - t0
         return self._finish(recorded, st, elapsed)
 
@@ -700,6 +741,11 @@ class RawClient:
             st.http_version = response.http_version
             st.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
             self._read_body(response, st)
+            if st.limits.watch_close is not None and st.error is None:
+                # Still ours until response.close() hands it back to the pool: nobody else reads it.
+                time.sleep(st.limits.watch_close)
+                network = response.extensions.get("network_stream")
+                st.closed_after_response = bool(network is not None and network.get_extra_info("is_readable"))
         finally:
             response.close()
         if 300 <= response.status_code < 400 and st.error is None:
@@ -774,6 +820,9 @@ class RawClient:
                     )
                     return True
                 st.events.append(ev)
+                if limits.stop_after_events is not None and len(st.events) >= limits.stop_after_events:
+                    st.stopped_reading = True
+                    return True
                 if st.done_event is None and ev.data.startswith("[DONE]"):
                     st.done_event = ev
                     st.done_deadline = min(st.total_deadline, time.monotonic() + limits.done_grace)
@@ -844,6 +893,8 @@ class RawClient:
             framing=framing,
             error=error,
             truncated=st.truncated,
+            stopped_reading=st.stopped_reading,
+            closed_after_response=st.closed_after_response,
             elapsed=elapsed,
             ttfb=st.ttfb,
             after_done_bytes=after_done,

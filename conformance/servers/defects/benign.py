@@ -440,3 +440,31 @@ def _reasoning_spends_small_cap_chunks(chunks: Chunks, ctx: Context) -> Chunks:
     for chunk in chunks:
         _reasoning_usage(chunk.get("usage"))
     return chunks
+
+
+@defect("stops-before-cap", Stage.REQUEST, clause="FIN-02", verdict="PASS", benign=True,
+        summary="The model ends its answer by itself (finish_reason 'stop') before the probes' token cap is reached")
+def stops_before_cap(payload: Body, ctx: Context) -> Body:
+    return _reword_prompts(payload, "Count from 1 to 30", "Count from 1 to 2")
+
+
+@defect("stops-at-cap", Stage.REQUEST, clause="FIN-02", verdict="PASS", benign=True,
+        summary="The model's answer ends by itself exactly at the probes' token cap (finish_reason 'stop')")
+def stops_at_cap(payload: Body, ctx: Context) -> Body:
+    return _reword_prompts(payload, "Count from 1 to 30", "Count from 1 to 5")
+
+
+@defect("count-cut-short", Stage.REQUEST, clause="PAR-03", verdict="PASS", benign=True,
+        summary="A weak model answers a count with its last number only ('12'), never writing the stop sequence")
+def count_cut_short(payload: Body, ctx: Context) -> Body:
+    return _reword_prompts(payload, "Count from 1 to 12", "Count from 12 to 12")
+
+
+@defect("strict-call-cut-by-cap", Stage.REQUEST, clause="SDK-03", verdict="PASS", benign=True,
+        summary="The model's strict tool call does not fit the probe's token cap (finish_reason 'length'), so the SDK "
+                "stream helper raises LengthFinishReasonError")
+def strict_call_cut_by_cap(payload: Body, ctx: Context) -> Body:
+    tools = payload.get("tools")
+    if isinstance(tools, list) and any(isinstance(t, dict) and (t.get("function") or {}).get("strict") for t in tools):
+        payload["max_tokens"] = 1
+    return payload

@@ -110,9 +110,17 @@ def validation_error_200(reply: ErrorReply, ctx: Context) -> ErrorReply:
     return reply
 
 
-@defect("auth-not-enforced", Stage.AUTH, clause="ERR-05", verdict="FAIL", deviations=("D61",),
-        summary="The configured API key is not enforced: any or no Authorization header is accepted")
+@defect("auth-not-enforced", Stage.AUTH, clause="ERR-05", verdict="FAIL", deviations=("D61",), profile="certify",
+        summary="The configured API key is not enforced: any or no Authorization header is accepted (a FAIL where auth "
+                "is required, as certify does; see open-server-given-key for the default profile)")
 def auth_not_enforced(authorized: bool, ctx: Context) -> bool:
+    return True
+
+
+@defect("open-server-given-key", Stage.AUTH, clause="ERR-05", verdict="WARN", benign=True,
+        summary="An open server (no auth configured) that the user still gives a key: answers without a key are a WARN, "
+                "not a FAIL, unless --require-auth")
+def open_server_given_key(authorized: bool, ctx: Context) -> bool:
     return True
 
 

@@ -1,0 +1,55 @@
+"""How the target treats connections: kept-alive connections, and concurrent requests.
+
+Scenarios whose exchanges broke while other requests were in flight are replayed alone by the
+runner (see ``Runner.replay_if``); their rules are judged on the replay.  ``concurrent_interference``
+(judged after every other scenario) hands HTTP-05 the concurrent exchanges of those that answered
+cleanly alone: one finding for one cause.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..engine import NotApplicable, Result
+from ..evidence import Evidence
+from ..suite import SUITE
+from ..target import Context
+from .prompts import GREETING
+
+WATCH_CLOSE_S = 0.3  # how long after a response the suite looks whether the server closed the connection
+
+
+@SUITE.scenario("connection", requests=3)
+def connection_reuse(ctx: Context) -> Evidence:
+    """A streamed answer, a JSON answer and a 400 error, each followed by a look (0.3 s later) at
+    whether the server closed the connection: a server that closes it must say Connection: close."""
+    limits = dataclasses.replace(ctx.client.limits, watch_close=WATCH_CLOSE_S)
+    streamed = ctx.body(GREETING, stream=True)
+    ev = Evidence(ctx, streamed, ctx.send(streamed, limits=limits))
+    ev.related["json"] = ctx.send(ctx.body(GREETING), limits=limits)
+    ev.related["error"] = ctx.send(ctx.body(GREETING, temperature=5), limits=limits)
+    return ev
+
+
+@SUITE.scenario("interference", marks=("after",), requests=0)
+def concurrent_interference(ctx: Context) -> Evidence:
+    """The scenarios whose exchanges broke only under concurrency (replayed alone, they answered cleanly); no request is sent."""
+    if ctx.facts.get("concurrency", 1) < 2:
+        raise NotApplicable  # nothing ran concurrently
+    cleared = [r for r in ctx.facts.get("replays", []) if r.cleared and isinstance(r.evidence, Evidence)]
+    cases = [(r.scenario, _broken(r.concurrent)) for r in cleared]
+    if not cleared:
+        preflight = ctx.facts.get("models_exchange")
+        if preflight is None:
+            raise NotApplicable
+        return Evidence(ctx, b"", preflight, data={"interference": [], "concurrency": ctx.facts["concurrency"]})
+    first = cleared[0].evidence
+    related = {f"{r.scenario}:{label}": ex for r in cleared for label, ex in [("primary", r.evidence.exchange),
+                                                                               *r.evidence.related.items()]
+               if ex.error is not None}
+    return Evidence(ctx, first.request, first.exchange, related=related,
+                    data={"interference": cases, "concurrency": ctx.facts["concurrency"]})
+
+
+def _broken(results: list[Result]) -> str:
+    return next((r.observed for r in results if r.clause == "HTTP-01" and r.observed), "a broken exchange")

@@ -1,0 +1,76 @@
+"""Expected findings of one server × model, checked in as docs/compat/<server>-<model>.yaml.
+
+A finding is a (clause, check, verdict) with verdict FAIL, ERROR or WARN, whatever the scenarios
+it was seen on: a random or tiny model changes which scenarios show a deviation, never whether
+the server has it.  Each expected finding carries a one-line reason and the raw request that
+proves it against the contract.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+COMPAT = Path(__file__).resolve().parents[2] / "docs" / "compat"
+FINDING_VERDICTS = ("FAIL", "ERROR", "WARN")
+
+Finding = tuple[str, str, str]  # clause, check, verdict
+
+
+@dataclass(frozen=True)
+class Expected:
+    clause: str
+    check: str
+    verdict: str
+    profiles: tuple[str, ...]
+    reason: str
+    request: str
+
+    @property
+    def finding(self) -> Finding:
+        return self.clause, self.check, self.verdict
+
+
+def load(name: str) -> list[Expected]:
+    """The expectations of combo ``name``; every entry must name a reason and a proving request."""
+    document = yaml.safe_load((COMPAT / f"{name}.yaml").read_text(encoding="utf-8")) or {}
+    entries = []
+    for raw in document.get("findings") or []:
+        missing = [k for k in ("clause", "check", "verdict", "profiles", "reason", "request") if not raw.get(k)]
+        if missing:
+            raise ValueError(f"{name}.yaml: {raw.get('clause')} {raw.get('check')} lacks {missing}")
+        entries.append(Expected(raw["clause"], raw["check"], raw["verdict"], tuple(raw["profiles"]),
+                                raw["reason"], raw["request"]))
+    return entries
+
+
+def findings(report: dict[str, Any]) -> dict[Finding, list[str]]:
+    """The run's findings, each with the scenarios it was seen on."""
+    seen: dict[Finding, list[str]] = {}
+    for result in report["results"]:
+        if result["verdict"] in FINDING_VERDICTS:
+            seen.setdefault((result["clause"], result["check"], result["verdict"]), []).append(result["scenario"])
+    return seen
+
+
+def describe(report: dict[str, Any], finding: Finding) -> str:
+    """One line per result of ``finding``: scenario and what was seen (for a failing tier's message)."""
+    lines = []
+    for r in report["results"]:
+        if (r["clause"], r["check"], r["verdict"]) == finding:
+            said = f"expected {r['expected']}; observed {r['observed']}" if r["expected"] or r["observed"] else r["note"]
+            lines.append(f"    [{r['scenario']}] {said[:300]}")
+    return "\n".join(lines[:5])
+
+
+def compare(report: dict[str, Any], expected: list[Expected], profile: str) -> list[str]:
+    """Problems: findings not in the file (a false alarm or an unclassified deviation) and
+    expected findings that did not show (a miss)."""
+    seen = findings(report)
+    wanted = {e.finding for e in expected if profile in e.profiles}
+    problems = [f"unexpected {c} {k} {v}:\n{describe(report, (c, k, v))}" for c, k, v in sorted(set(seen) - wanted)]
+    problems += [f"missing {c} {k} {v} (expected in {profile})" for c, k, v in sorted(wanted - set(seen))]
+    return problems
