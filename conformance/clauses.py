@@ -32,7 +32,7 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("HTTP-01", _M, "transport", "The target answers with a well-formed HTTP response within the timeout"),
     ("HTTP-02", _M, "transport", "A JSON response declares Content-Type application/json and its body is one JSON value"),
     ("HTTP-04", _S, "transport", "A connection left open after a response (no Connection: close) takes the next request"),
-    ("HTTP-05", _S, "transport", "Concurrent requests do not disturb each other's answers"),
+    ("HTTP-05", _M, "transport", "Concurrent requests do not disturb each other's answers"),
     # --- non-stream response envelope --------------------------------------------------------
     ("ENV-01", _M, "envelope", "A non-stream response validates against the response schema of the profile"),
     ("ENV-02", _M, "envelope", "object is 'chat.completion' (non-stream) / 'chat.completion.chunk' (stream)"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import secrets
 import shlex
 import subprocess
@@ -161,15 +162,41 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     except KeyboardInterrupt:
         outcome.interrupted = True
     outcome.finished_at = outcome.finished_at or time.time()
+    outcome.results = honest_skips(outcome.results)
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(outcome.started_at)) + "-" + uuid.uuid4().hex[:6]
     provenance = _provenance(config, target, profile, facts, redactor, manifest)
     return RunReport(run_id, profile, target, outcome.results, outcome.started_at, outcome.finished_at,
                      outcome.interrupted, budget.requests, budget.tokens, provenance, redactor)
 
 
+# Failures that a request in flight beside another can cause: no complete response, a stream cut
+# short (no [DONE], no finish_reason, no choice).  A scenario showing one is replayed alone.
+_INTERFERENCE_CLAUSES = frozenset({"HTTP-01", "SSE-03", "SSE-07", "SSE-17"})
+
+
+_JUDGED_BY = re.compile(r"judged by ((?:[A-Z]+-\d+)(?: / [A-Z]+-\d+)*)")
+
+
+def honest_skips(results: list[Result]) -> list[Result]:
+    """A SKIP that says "judged by X" where X did not run (filtered out, or not in the profile)
+    says so instead of pointing at a verdict that does not exist."""
+    ran = {r.clause for r in results if r.verdict is not Verdict.SKIP}
+
+    def reword(match: re.Match[str]) -> str:
+        named = match.group(1).split(" / ")
+        if any(c in ran for c in named):
+            return match.group(0)
+        return f"for {match.group(1)} to judge, which did not run here"
+
+    for result in results:
+        if result.verdict is Verdict.SKIP and "judged by" in result.note:
+            result.note = _JUDGED_BY.sub(reword, result.note)
+    return results
+
+
 def _transport_broke(results: list[Result]) -> bool:
-    """A scenario is replayed alone when one of its exchanges got no complete HTTP response."""
-    return any(r.clause == "HTTP-01" and r.verdict is Verdict.FAIL for r in results)
+    """A scenario is replayed alone when an exchange of it broke or a stream of it was cut short."""
+    return any(r.clause in _INTERFERENCE_CLAUSES and r.verdict is Verdict.FAIL for r in results)
 
 
 def _config_redactor(config: RunConfig) -> Redactor:

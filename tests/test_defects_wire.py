@@ -67,6 +67,9 @@ KINDS: dict[str, Kind] = {
     "preface_count": _k(messages=user("Count from 1 to 12. Output only the numbers."), temperature=0),
     "models": Kind(None),
     "small_cap": _k(messages=user("Hello"), max_tokens=16, temperature=0),
+    "count_30_capped": _k(messages=user("Count from 1 to 30, separated by single spaces."), max_tokens=5, temperature=0),
+    "strict_tool": _k(messages=user("Hello"), tools=[{**TOOLS[0], "function": {**TOOLS[0]["function"], "strict": True}}],
+                      tool_choice="required"),
     "spaced_count": _k(messages=user("Count from 1 to 12, separated by single spaces."), temperature=0),
     "cap": _k(messages=user("Write a long story"), max_tokens=5),
     "cap_mct": _k(messages=user("Write a long story"), max_completion_tokens=5),
@@ -437,6 +440,13 @@ CASES: dict[str, tuple[str, Check]] = {
                                    and m.json["choices"][0]["finish_reason"] == "length"),
     "models-list-empty": ("models", lambda c, m: c.json["data"] and m.json == {"object": "list", "data": []}),
     "count-one-per-line": ("spaced_count", lambda c, m: m.message["content"] == c.message["content"].replace(" ", "\n")),
+    "open-server-given-key": ("bad_key", lambda c, m: c.status == 401 and m.status == 200),
+    "stops-before-cap": ("count_30_capped", lambda c, m: c.choice["finish_reason"] == "length" and m.choice["finish_reason"] == "stop"
+                         and m.json["usage"]["completion_tokens"] < 5),
+    "stops-at-cap": ("count_30_capped", lambda c, m: c.choice["finish_reason"] == "length" and m.choice["finish_reason"] == "stop"
+                     and m.json["usage"]["completion_tokens"] == 5),
+    "count-cut-short": ("spaced_count", lambda c, m: m.message["content"] == "12" != c.message["content"]),
+    "strict-call-cut-by-cap": ("strict_tool", lambda c, m: c.choice["finish_reason"] == "tool_calls" and m.choice["finish_reason"] == "length"),
 }
 
 

@@ -123,7 +123,11 @@ def test_valid_request_oracles() -> None:
     assert oracles.judge_valid(body, _exchange(200, _response(2, "length", (3, 4, 7))), strict=True) == []
     assert _clauses(oracles.judge_valid(body, _exchange(200, _response(1)), strict=True)) == ["CHO-01"]
     assert _clauses(oracles.judge_valid(body, _exchange(200, _response(2, usage=(3, 2, 9))), strict=True)) == ["USE-02"]
-    assert _clauses(oracles.judge_valid(body, _exchange(200, _response(2, "length", (3, 3, 6))), strict=True)) == ["FIN-02"]
+    # Fewer tokens than n x cap can be a right "length" (the context ran out); more cannot.
+    assert oracles.judge_valid(body, _exchange(200, _response(2, "length", (3, 3, 6))), strict=True) == []
+    assert _clauses(oracles.judge_valid(body, _exchange(200, _response(2, "length", (3, 5, 8))), strict=True)) == ["FIN-02"]
+    both = dict(body, max_completion_tokens=4)  # which cap binds is not settled: either may
+    assert oracles.judge_valid(both, _exchange(200, _response(2, "length", (3, 8, 11))), strict=True) == []
     assert _clauses(oracles.judge_valid(body, _exchange(500, _error(None)), strict=True)) == ["ERR-03"]
     assert _clauses(oracles.judge_valid(body, _exchange(400, _error("messages")), strict=True)) == ["REQ-01"]
     image = dict(body, messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}])

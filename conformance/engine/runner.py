@@ -20,6 +20,8 @@ from .model import BudgetExhausted, CannotJudge, NotApplicable, Outcome, Result,
 from .registry import CheckSpec, ScenarioSpec
 
 Redact = Callable[[str], str]
+_REPLAY_MISSES = 2  # serial replays in a row that fail again end the replay phase
+_KEPT_EVIDENCE = 4  # concurrent evidence kept for the interference finding (bodies can be MiBs each)
 
 
 @dataclass
@@ -139,13 +141,18 @@ class Runner:
         by_scenario: dict[str, list[Result]] = {}
         for result in outcome.results:
             by_scenario.setdefault(result.scenario, []).append(result)
-        for scenario in self.scenarios:
-            concurrent = by_scenario.get(scenario.name, [])
-            if not concurrent or not self.replay_if(concurrent) or self._cancelled.is_set():
-                continue
-            evidence = self._evidence.get(scenario.name)
+        tripped = [s for s in self.scenarios if by_scenario.get(s.name) and self.replay_if(by_scenario[s.name])]
+        if not tripped or len(tripped) == len(by_scenario):
+            return  # nothing to replay, or nothing worked at all: a broken target, not interference
+        misses = 0
+        for scenario in tripped:
+            if self._cancelled.is_set() or misses >= _REPLAY_MISSES:
+                return  # the failures reproduce alone: replaying the rest would only cost time
+            concurrent = by_scenario[scenario.name]
             serial = self._run_scenario(scenario, keep=False)
-            outcome.replays.append(Replay(scenario.name, concurrent, evidence, serial, not self.replay_if(serial)))
+            cleared = not self.replay_if(serial)
+            misses = 0 if cleared else misses + 1
+            outcome.replays.append(Replay(scenario.name, concurrent, self._evidence.get(scenario.name), serial, cleared))
             outcome.results = [r for r in outcome.results if r.scenario != scenario.name] + serial
 
     def _run_scenario(self, scenario: ScenarioSpec, keep: bool = True) -> list[Result]:
@@ -169,7 +176,7 @@ class Runner:
         scenario_time = time.perf_counter() - started
         shared = _SharedArtifacts(evidence)
         judged = [r for r in (self._judge(c, scenario, evidence, scenario_time, shared) for c in checks) if r is not None]
-        if keep and self.replay_if is not None and self.replay_if(judged):
+        if keep and self.replay_if is not None and len(self._evidence) < _KEPT_EVIDENCE and self.replay_if(judged):
             self._evidence[scenario.name] = evidence
         return judged
 

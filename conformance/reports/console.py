@@ -50,12 +50,13 @@ def summary_table(document: dict[str, Any]) -> str:
 
 
 def findings(document: dict[str, Any], verdicts: tuple[str, ...] = ("FAIL", "ERROR", "WARN")) -> str:
-    """One block per non-passing result: clause, level, scenario, expected vs observed, and a curl line."""
+    """One block per root cause: clause, level, check and the scenarios it was seen in, expected vs
+    observed and a curl line of the first of them (report.json keeps every result)."""
     out = []
-    for r in document["results"]:
-        if r["verdict"] not in verdicts:
-            continue
-        out.append(f"{r['verdict']:5} {r['clause']} ({r['level']}) {r['check']} [{r['scenario']}]")
+    for group in causes(document, verdicts):
+        r = group[0]
+        scenarios = ", ".join(g["scenario"] for g in group)
+        out.append(f"{r['verdict']:5} {r['clause']} ({r['level']}) {r['check']} [{scenarios}]")
         out.append(f"      rule:     {r['title']}")
         if r["expected"] or r["observed"]:
             out.append(f"      expected: {r['expected']}")

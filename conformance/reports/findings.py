@@ -32,6 +32,26 @@ def findings(document: dict[str, Any], verdicts: tuple[str, ...] = FINDING_ORDER
     return sorted(chosen, key=lambda r: (rank.get(r["verdict"], 99), level.get(r["level"], 99), r["key"]))
 
 
+_LABEL = re.compile(r"^[\w:-]+: (?=\S)")
+_VARYING = re.compile(r"\d+(?:\.\d+)?|chatcmpl-[\w-]+|call_[\w-]+")
+
+
+def signature(result: dict[str, Any]) -> tuple[str, str, str, str]:
+    """What makes two results one cause: the same check, verdict and observed fact once numbers
+    and ids (timestamps, token counts, chunk positions) are masked."""
+    fact = _LABEL.sub("", result["observed"] or result["note"])  # which exchange of the scenario: not the cause
+    return result["clause"], result["check"], result["verdict"], _VARYING.sub("#", fact)
+
+
+def causes(document: dict[str, Any], verdicts: tuple[str, ...] = ("FAIL", "ERROR", "WARN")) -> list[list[dict[str, Any]]]:
+    """Findings grouped by root cause (see ``signature``), each group in ``findings`` order and
+    the groups in the order of their first result: one cause, one entry, its scenarios listed."""
+    groups: dict[tuple[str, str, str, str], list[dict[str, Any]]] = {}
+    for result in findings(document, verdicts):
+        groups.setdefault(signature(result), []).append(result)
+    return list(groups.values())
+
+
 def message(result: dict[str, Any]) -> str:
     """`CLAUSE (LEVEL): expected … observed …`, or the note when the check said nothing about values."""
     head = f"{result['clause']} ({result['level']})"

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .findings import FINDING_ORDER, LEVEL_ORDER, VERDICT_ORDER, findings, printable
+from .findings import FINDING_ORDER, LEVEL_ORDER, VERDICT_ORDER, causes, printable
 
 MAX_FINDINGS = 50
 _CELL_CAP = 300
@@ -62,21 +62,22 @@ def _baseline(gate: dict[str, Any]) -> list[str]:
 
 
 def _findings(document: dict[str, Any]) -> list[str]:
-    shown = findings(document, tuple(v for v in FINDING_ORDER if v not in ("SKIP", "INFO")))
-    if not shown:
+    groups = causes(document, tuple(v for v in FINDING_ORDER if v not in ("SKIP", "INFO")))
+    if not groups:
         return ["", "No FAIL, ERROR, WARN or INCONCLUSIVE results."]
-    header = ["verdict", "clause", "level", "result", "expected / note", "observed"]
-    rows = [[r["verdict"], text(r["clause"]), r["level"], text(r["key"]), text(r["expected"] or r["note"]),
-             text(r["observed"])] for r in shown[:MAX_FINDINGS]]
+    header = ["verdict", "clause", "level", "check", "scenarios", "expected / note", "observed"]
+    rows = [[g[0]["verdict"], text(g[0]["clause"]), g[0]["level"], text(g[0]["check"]),
+             text(f"{len(g)}: " + ", ".join(r["scenario"] for r in g)), text(g[0]["expected"] or g[0]["note"]),
+             text(g[0]["observed"])] for g in groups[:MAX_FINDINGS]]
     gate = document.get("baseline")
     if gate:
         standing = {key: label for label in ("new", "expired", "waived") for key in gate[label]}
         header.append("baseline")
-        for row, r in zip(rows, shown[:MAX_FINDINGS], strict=True):
-            row.append(standing.get(r["key"], ""))
-    out = ["", "### Findings", ""] + _table(header, rows)
-    if len(shown) > MAX_FINDINGS:
-        out.append(f"\n… and {len(shown) - MAX_FINDINGS} more in report.html")
+        for row, group in zip(rows, groups[:MAX_FINDINGS], strict=True):
+            row.append(", ".join(sorted({standing[r["key"]] for r in group if r["key"] in standing})))
+    out = ["", "### Findings by cause", ""] + _table(header, rows)
+    if len(groups) > MAX_FINDINGS:
+        out.append(f"\n… and {len(groups) - MAX_FINDINGS} more causes in report.html")
     return out
 
 

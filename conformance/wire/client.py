@@ -17,8 +17,8 @@ import email.utils
 import functools
 import json
 import shlex
-import ssl
 import socket
+import ssl
 import threading
 import time
 import zlib
@@ -290,6 +290,25 @@ class _CappedText:
         if self._dropped:
             self._parts.append(f"… ({self._dropped} more characters not shown)")
         return "\n".join(self._parts)
+
+
+def _closed_within(response: httpx.Response, seconds: float) -> bool | None:
+    """Whether the server closed the response's connection within ``seconds`` after it (EOF, not
+    merely unread bytes); None when the wait overran so far that an idle timeout could explain it.
+    The connection is still ours until ``response.close()`` hands it back to the pool."""
+    started = time.monotonic()
+    time.sleep(seconds)
+    network = response.extensions.get("network_stream")
+    if network is None or time.monotonic() - started > 3 * seconds:
+        return None
+    if not network.get_extra_info("is_readable"):
+        return False
+    try:
+        return network.read(1, timeout=seconds) == b""
+    except (httpcore.ReadError, OSError):  # a reset counts as closed
+        return True
+    except httpcore.TimeoutException:
+        return None
 
 
 def _describe(recorded: RecordedRequest, status: int) -> str:
@@ -742,10 +761,7 @@ class RawClient:
             st.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
             self._read_body(response, st)
             if st.limits.watch_close is not None and st.error is None:
-                # Still ours until response.close() hands it back to the pool: nobody else reads it.
-                time.sleep(st.limits.watch_close)
-                network = response.extensions.get("network_stream")
-                st.closed_after_response = bool(network is not None and network.get_extra_info("is_readable"))
+                st.closed_after_response = _closed_within(response, st.limits.watch_close)
         finally:
             response.close()
         if 300 <= response.status_code < 400 and st.error is None:

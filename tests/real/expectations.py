@@ -66,6 +66,30 @@ def describe(report: dict[str, Any], finding: Finding) -> str:
     return "\n".join(lines[:5])
 
 
+def draft(reports: dict[str, list[dict[str, Any]]], expected: list[Expected]) -> str:
+    """A draft expectations file: every finding seen, in the profiles it was seen in, with the
+    reason already written where the finding was expected, else what was observed (to be
+    classified by a person: a false alarm to fix, or a deviation to keep with its reason)."""
+    known = {e.finding: e for e in expected}
+    seen: dict[Finding, dict[str, Any]] = {}
+    for profile, runs in reports.items():
+        for report in runs:
+            for finding in findings(report):
+                entry = seen.setdefault(finding, {"profiles": [], "report": report})
+                if profile not in entry["profiles"]:
+                    entry["profiles"].append(profile)
+    out = []
+    for (clause, check, verdict), entry in sorted(seen.items()):
+        first = next(r for r in entry["report"]["results"] if (r["clause"], r["check"], r["verdict"]) == (clause, check, verdict))
+        artifact = entry["report"].get("artifacts", {}).get(first["artifacts"][0]) if first["artifacts"] else None
+        old = known.get((clause, check, verdict))
+        said = f"expected {first['expected']}; observed {first['observed']}" if first["expected"] or first["observed"] else first["note"]
+        out.append({"clause": clause, "check": check, "verdict": verdict, "profiles": entry["profiles"],
+                    "reason": old.reason if old else f"UNCLASSIFIED: {said[:300]}",
+                    "request": old.request if old else (artifact or {}).get("curl", "(no request: judged from the run)")})
+    return yaml.safe_dump({"findings": out}, sort_keys=False, allow_unicode=True, width=200)
+
+
 def compare(report: dict[str, Any], expected: list[Expected], profile: str) -> list[str]:
     """Problems: findings not in the file (a false alarm or an unclassified deviation) and
     expected findings that did not show (a miss)."""

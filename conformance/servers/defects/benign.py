@@ -466,5 +466,5 @@ def count_cut_short(payload: Body, ctx: Context) -> Body:
 def strict_call_cut_by_cap(payload: Body, ctx: Context) -> Body:
     tools = payload.get("tools")
     if isinstance(tools, list) and any(isinstance(t, dict) and (t.get("function") or {}).get("strict") for t in tools):
-        payload["max_tokens"] = 1
+        payload["max_tokens"] = 1  # the toy model needs 2+ tokens for any call
     return payload

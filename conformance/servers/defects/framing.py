@@ -42,7 +42,7 @@ def sse_data_after_done(wire: Wire, ctx: Context) -> Wire:
     return wire
 
 
-@defect("sse-hold-open-after-done", Stage.WIRE, clause="SSE-03", verdict="FAIL", deviations=("D04",), collateral=("HTTP-01",),
+@defect("sse-hold-open-after-done", Stage.WIRE, clause="SSE-03", verdict="FAIL", deviations=("D04",), collateral=("HTTP-01", "HTTP-04"),
         summary=f"The connection stays open {HOLD_OPEN_S:.0f} s after 'data: [DONE]' instead of closing")
 def sse_hold_open(wire: Wire, ctx: Context) -> Wire:
     if wire.sse:
