@@ -58,6 +58,7 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("USE-02", _M, "usage", "total_tokens == prompt_tokens + completion_tokens"),
     ("USE-03", _M, "usage", "prompt_tokens > 0, and completion_tokens >= 1 when content is non-empty"),
     ("USE-04", _S, "usage", "Stream usage equals non-stream usage for the same deterministic request"),
+    ("USE-05", _M, "usage", "With n choices, completion_tokens counts the tokens of every choice"),
     # --- errors ------------------------------------------------------------------------------
     ("ERR-01", _M, "errors", "A non-2xx answer has the body {error: {message, type, param, code}} as JSON"),
     ("ERR-02", _M, "errors", "An invalid request is answered 400 (not 2xx, not 422, not 5xx)"),

@@ -215,3 +215,35 @@ def test_fuzz_runs_explicit_cases_first(explicit: list[int]) -> None:
 
     fuzz("t", st.integers(0, 10), probe, examples=5, seed_value=1, shrink_calls=0, explicit=explicit)
     assert seen[:2] == explicit
+
+
+IMAGE_BODY = {"model": MODEL, "messages": [{"role": "user", "content": [
+    {"type": "text", "text": "x"}, {"type": "image_url", "image_url": {"url": "https://example.invalid/a.png"}}]}]}
+
+
+def test_a_modality_refused_with_a_4xx_is_not_offered_not_a_refused_valid_request() -> None:
+    clean = {"error": {"message": "image input is not supported", "type": "invalid_request_error", "param": None, "code": None}}
+    assert oracles.judge_valid(IMAGE_BODY, _exchange(400, clean), strict=False) == []
+    # The same refusal with an integer code is an envelope finding (ERR-01), never REQ-02.
+    bad = {"error": {"message": "unsupported content[].type", "type": "invalid_request_error", "code": 400}}
+    assert _clauses(oracles.judge_valid(IMAGE_BODY, _exchange(400, bad), strict=False)) == ["ERR-01"]
+    verbosity = {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "verbosity": "low"}
+    assert oracles.judge_valid(verbosity, _exchange(400, clean), strict=False) == []
+
+
+def test_generated_traffic_stops_sending_a_refused_modality() -> None:
+    from types import SimpleNamespace
+
+    from conformance.scenarios.generated import _valid_probe
+
+    sent: list[dict] = []
+
+    def send(body: dict) -> Exchange:
+        sent.append(body)
+        return _exchange(400, {"error": {"message": "no images", "type": "invalid_request_error", "param": None, "code": None}})
+
+    ctx = SimpleNamespace(send=send, profile=SimpleNamespace(strict=False, vendor=False))
+    probe = _valid_probe(ctx)
+    assert probe(IMAGE_BODY) is not None
+    assert probe(dict(IMAGE_BODY, temperature=0.5)) is None  # not sent again
+    assert len(sent) == 1

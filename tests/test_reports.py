@@ -179,7 +179,7 @@ def test_markdown_summary(hand_dir: Path) -> None:
     assert text.startswith("## ❌ NON-CONFORMANT: OpenAI-compatible conformance, profile compatible")
     assert "| area | FAIL | ERROR | WARN | INCONCLUSIVE | SKIP | INFO | PASS |" in text
     assert "| MUST | 1 | 1 | 0 | 0 | 1 | 0 | 1 |" in text
-    assert "| FAIL | ENV-02 | MUST | envelope.object\\_type\\[basic\\] |" in text
+    assert "### Findings by cause" in text and "| FAIL | ENV-02 | MUST | envelope.object\\_type | 1: basic |" in text
     assert "<script>" not in text and "&lt;script&gt;" in text
     assert "<details><summary>Provenance</summary>" in text and "schema\\_hash" in text
 
@@ -192,8 +192,8 @@ def test_markdown_shows_the_baseline_outcome(hand_doc: dict[str, Any]) -> None:
     text = markdown.build(gated)
     assert "**the build fails**: 1 new, 0 expired, 1 waived, 1 fixed, 0 not run" in text
     assert "Fixed: these entries can be removed from the baseline" in text and "old.check\\[gone\\]" in text
-    assert "| FAIL | ENV-02 | MUST | envelope.object\\_type\\[basic\\] |" in text and "| observed | baseline |" in text
-    assert "| ERROR | SSE-03 | MUST | stream.done\\_marker\\[basic\\_stream\\] | check crashed: boom |  | new |" in text
+    assert "| FAIL | ENV-02 | MUST | envelope.object\\_type | 1: basic |" in text and "| observed | baseline |" in text
+    assert "| ERROR | SSE-03 | MUST | stream.done\\_marker | 1: basic\\_stream | check crashed: boom |  | new |" in text
     assert "Baseline base.yml" in html.build(gated)
 
 
@@ -349,3 +349,16 @@ def test_report_json_stores_each_exchange_once(hand_doc: dict[str, Any], tmp_pat
     assert render.validate(on_disk) == [] and json_report.expand(on_disk) == doubled
     (tmp_path / "report.json").write_text(json_report.dump(doubled), encoding="utf-8")
     assert render.load(tmp_path) == doubled
+
+
+def test_one_cause_is_one_entry_in_the_console_and_the_summary(hand_doc: dict[str, Any]) -> None:
+    """Results that differ only in scenario, exchange label and numbers are one cause."""
+    from conformance.reports import console, markdown
+
+    doc = copy.deepcopy(hand_doc)
+    first = next(r for r in doc["results"] if r["clause"] == "ENV-02")
+    doc["results"] += [dict(first, key=f"envelope.object_type[s{i}]", scenario=f"s{i}",
+                            observed=first["observed"].replace("object", f"related_{i}: object", 1)) for i in range(3)]
+    assert console.findings(doc).count("FAIL  ENV-02") == 1
+    assert "[basic, s0, s1, s2]" in console.findings(doc)
+    assert "| FAIL | ENV-02 | MUST | envelope.object\\_type | 4: basic, s0, s1, s2 |" in markdown.build(doc)

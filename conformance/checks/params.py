@@ -366,6 +366,32 @@ def stream_matches_non_stream(ev: Evidence) -> Outcome:
     return fail(expected, observed, note="a second non-stream answer repeats the first, so the stream is what differs")
 
 
+@check("USE-05", on="n_capped")
+def usage_counts_every_choice(ev: Evidence) -> Outcome:
+    """With n choices that all finished "length" at max_tokens N, completion_tokens is n x N: every choice's tokens are counted, not one choice's.  A choice that ended by itself leaves the rule unexercised (INCONCLUSIVE)."""
+    refused = refusal(ev, "USE-05")
+    if refused:
+        return refused
+    cap = req(ev, "max_tokens")
+    if ev.streamed:
+        finishes = [acc.finish_reasons[-1] if acc.finish_reasons else None for acc in ev.stream.choices.values()]
+        usage = ev.stream.final_usage()
+    else:
+        finishes = [c.get("finish_reason") for c in ev.choices()]
+        usage = ev.usage()
+    used = (usage or {}).get("completion_tokens")
+    if not isinstance(used, int) or isinstance(used, bool):
+        raise Skip("no usage to read; judged by USE-01 / SSE-11")
+    if len(finishes) < 2:
+        raise Skip(f"{len(finishes)} choice(s) came back; judged by CHO-01")
+    if any(f != "length" for f in finishes):
+        return inconclusive(f"not every choice reached the cap (finish_reasons {finishes}), so the expected count is unknown")
+    if used != len(finishes) * cap:
+        return fail(f"completion_tokens = {len(finishes)} choices x {cap} = {len(finishes) * cap}",
+                    f"completion_tokens = {used}", note="usage counts only part of the choices")
+    return passed(completion_tokens=used)
+
+
 @check("USE-04", on="equivalence")
 def stream_usage_matches(ev: Evidence) -> Outcome:
     """Stream usage equals non-stream usage for the same deterministic request (±1 token)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine import NotApplicable, Outcome, fail, passed
+from ..engine import NotApplicable, Outcome, fail, passed, warn
 from ..evidence import Evidence
 from ..suite import SUITE
 from .common import short
@@ -48,6 +48,12 @@ def concurrent_requests_independent(ev: Evidence) -> Outcome:
     if not cases:
         return passed(f"no exchange broke with up to {ev.data.get('concurrency')} requests in flight")
     listed = "; ".join(f"[{scenario}] {observed}" for scenario, observed in cases)
+    if all("timeout" in observed for _, observed in cases):
+        # Waiting past the suite's timeout is what a saturated server does too: not provable.
+        return warn("every request answered within the timeout while others run",
+                    f"{len(cases)} scenario(s) timed out only under concurrency: {short(listed, 600)}",
+                    note="the server starves some requests while others run (or is saturated at this concurrency); "
+                         "replayed alone they answered; lower --concurrency or raise --read-timeout if that is expected")
     return fail("every request answered as if it were alone",
                 f"{len(cases)} scenario(s) broke only under concurrency: {short(listed, 600)}",
                 note="the target serializes requests or cuts one off when another arrives; replayed one at a time, "

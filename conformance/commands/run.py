@@ -172,6 +172,7 @@ def print_outcome(document: dict[str, Any], run_dir: Path, interrupted: bool) ->
     print(console.summary_table(document))
     run = document["run"]
     print(f"\n{document['summary']['status'].upper()}: profile {run['profile']}, {run['requests']} requests, "
+          f"{run['tokens']} tokens reported by the target, "
           f"{run['duration_s']} s{' (INTERRUPTED: partial report)' if interrupted else ''}")
     print(f"report: {run_dir / 'report.json'}\nhtml:   {run_dir / 'report.html'}")
 

@@ -6,6 +6,7 @@ import sys
 from typing import Any, TextIO
 
 from ..engine import Result, Verdict
+from .findings import causes
 
 _COLUMNS = ("PASS", "FAIL", "WARN", "SKIP", "ERROR", "INCONCLUSIVE", "INFO")
 _MARK = {Verdict.PASS: ".", Verdict.FAIL: "F", Verdict.WARN: "W", Verdict.SKIP: "s", Verdict.ERROR: "E",

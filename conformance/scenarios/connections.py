@@ -25,10 +25,12 @@ def connection_reuse(ctx: Context) -> Evidence:
     give), each followed by a look (0.3 s later) at whether the server closed the connection: a
     server that closes it must say Connection: close."""
     limits = dataclasses.replace(ctx.client.limits, watch_close=WATCH_CLOSE_S)
-    streamed = ctx.body(GREETING, stream=True)
-    ev = Evidence(ctx, streamed, ctx.send(streamed, limits=limits))
-    ev.related["json"] = ctx.send(ctx.body(GREETING), limits=limits)
-    ev.related["error"] = ctx.send(b'{"model": "x", "messages": [ not json', limits=limits)
+    with ctx.client.private_pool() as client:
+        alone = dataclasses.replace(ctx, client=client)
+        streamed = ctx.body(GREETING, stream=True)
+        ev = Evidence(ctx, streamed, alone.send(streamed, limits=limits))
+        ev.related["json"] = alone.send(ctx.body(GREETING), limits=limits)
+        ev.related["error"] = alone.send(b'{"model": "x", "messages": [ not json', limits=limits)
     return ev
 
 

@@ -203,6 +203,23 @@ def n_two(ctx: Context) -> Evidence:
     return ev
 
 
+N_CAP = 6
+
+
+@scenario("gated", "chat", "valid", "n_capped")
+def n_two_capped(ctx: Context) -> Evidence:
+    """n 2 with max_tokens 6 on a prompt that needs ~60 tokens: both choices are cut at the cap,
+    so the answer used exactly 12 completion tokens."""
+    return _one(ctx, COUNT_TO_30, "n", n=2, max_tokens=N_CAP, temperature=1)
+
+
+@scenario("gated", "stream", "valid", "n_capped")
+def stream_n_two_capped(ctx: Context) -> Evidence:
+    """The same, streamed with include_usage: one usage chunk, counting both choices."""
+    return _one(ctx, COUNT_TO_30, "n", n=2, max_tokens=N_CAP, temperature=1, stream=True,
+                stream_options={"include_usage": True})
+
+
 @scenario("gated", "stream", "valid", "multi_choice")
 def stream_n_two(ctx: Context) -> Evidence:
     """n 2 streamed: interleaved choices, each with its own role delta and finish chunk."""

@@ -13,6 +13,8 @@ calling thread's deadline, so a 1-byte-per-second drip cannot outlive it.
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import email.utils
 import functools
 import json
@@ -22,7 +24,7 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -295,7 +297,7 @@ class _CappedText:
 def _closed_within(response: httpx.Response, seconds: float) -> bool | None:
     """Whether the server closed the response's connection within ``seconds`` after it (EOF, not
     merely unread bytes); None when the wait overran so far that an idle timeout could explain it.
-    The connection is still ours until ``response.close()`` hands it back to the pool."""
+    Only safe on a pool no other thread uses (``RawClient.private_pool``)."""
     started = time.monotonic()
     time.sleep(seconds)
     network = response.extensions.get("network_stream")
@@ -583,6 +585,19 @@ class RawClient:
     def close(self) -> None:
         """Close pooled connections."""
         self._client.close()
+
+    @contextlib.contextmanager
+    def private_pool(self) -> Iterator[RawClient]:
+        """The same client over a connection pool of its own, closed afterwards: no other thread's
+        request can take its connections (``Limits.watch_close`` needs that, since httpcore hands a
+        connection back to the pool as soon as a body has been read)."""
+        twin = copy.copy(self)
+        twin._client = httpx.Client(transport=_Transport(), follow_redirects=False, trust_env=False,
+                                    headers=self._client.headers)
+        try:
+            yield twin
+        finally:
+            twin._client.close()
 
     def url(self, path: str) -> str:
         """``base_url`` joined with ``path`` (a leading slash on ``path`` is optional)."""

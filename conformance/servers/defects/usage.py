@@ -126,3 +126,27 @@ def stream_usage_mismatch(chunks: Chunks, ctx: Context) -> Chunks:
 def body_without_usage(body: Body, ctx: Context) -> Body:
     del body["usage"]
     return body
+
+
+@defect("usage-counts-one-choice", Stage.BODY, clause="USE-05", verdict="FAIL", deviations=("D32",),
+        summary="With n > 1, usage.completion_tokens counts one choice's tokens, not all of them (llama-server)")
+def usage_counts_one_choice(body: Body, ctx: Context) -> Body:
+    choices = len(body.get("choices") or ())
+    usage = body.get("usage")
+    if choices > 1 and isinstance(usage, dict):
+        usage["completion_tokens"] //= choices
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+    return body
+
+
+@defect("stream-usage-per-choice", Stage.CHUNKS, clause="SSE-11", verdict="FAIL", deviations=("D30",), collateral=("USE-05",),
+        summary="With n > 1 and include_usage, one usage chunk per choice, each counting that choice (llama-server)")
+def stream_usage_per_choice(chunks: Chunks, ctx: Context) -> Chunks:
+    final = chunks[-1] if chunks and chunks[-1].get("choices") == [] and chunks[-1].get("usage") else None
+    choices = {c["index"] for chunk in chunks for c in chunk.get("choices") or ()}
+    if final is None or len(choices) < 2:
+        return chunks
+    usage = final["usage"]
+    share = usage["completion_tokens"] // len(choices)
+    each = dict(usage, completion_tokens=share, total_tokens=usage["prompt_tokens"] + share)
+    return chunks[:-1] + [dict(final, usage=dict(each)) for _ in choices]
