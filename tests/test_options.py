@@ -112,6 +112,7 @@ def test_the_report_records_the_resolved_configuration_redacted(tmp_path: Path, 
     assert configuration["seed"] == {"value": 7, "from": "env:CONFORMANCE_SEED"}
     assert configuration["profile"] == {"value": "smoke", "from": "flag"}
     assert "tenant-secret-42" not in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["conformance.toml", "out"]  # nothing else written
     assert sorted(p.name for p in (tmp_path / "out").iterdir() if not p.name.startswith(".")) == sorted(
         ["latest", os.readlink(tmp_path / "out" / "latest")])  # --keep 1
 
@@ -162,3 +163,16 @@ def test_control_characters_are_shown_not_obeyed() -> None:
     sink = Sink()
     SafeStream(sink).write("\x1b]0;title\x07")  # type: ignore[arg-type]
     assert sink.parts == ["\\x1b]0;title\\x07"]
+
+
+def test_hypothesis_storage_goes_under_the_reports_directory(tmp_path: Path) -> None:
+    from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
+
+    from conformance.housekeeping import confine_hypothesis
+
+    try:
+        home = confine_hypothesis(tmp_path / "out")
+        assert home == (tmp_path / "out" / ".hypothesis").resolve()
+        assert storage_directory("unicode_data").path.is_relative_to(home)
+    finally:
+        set_hypothesis_home_dir(None)  # back to the default for the rest of this process
