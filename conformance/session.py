@@ -127,7 +127,7 @@ def resolve_target(config: RunConfig) -> Iterator[Target]:
 
 
 def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r: None,
-            on_start: Callable[[int, int], None] = lambda checks, scenarios: None) -> RunReport:
+            on_start: Callable[[int, int, int], None] = lambda checks, scenarios, expected: None) -> RunReport:
     """One run.  A KeyboardInterrupt (Ctrl-C, or SIGTERM as the CLI maps it) at any point --
     while the embedded server starts, during the preflight or the run -- stops the server and
     still returns the partial report, marked interrupted.  Raises TargetUnreachable when the
@@ -163,7 +163,7 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
                               capabilities=manifest)
                 runner = Runner(checks, scenarios, ctx, concurrency=config.concurrency,
                                 redact=client.redactor.text, on_result=on_result)
-                on_start(len(checks), len(scenarios))
+                on_start(len(checks), len(scenarios), sum(1 for c in checks for s in scenarios if c.applies_to(s)))
                 outcome = runner.run()
     except KeyboardInterrupt:
         outcome.interrupted = True

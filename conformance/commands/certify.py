@@ -48,7 +48,8 @@ def main(args: argparse.Namespace) -> int:
     if created:
         print(f"generated a new signing key: {key_path} (public half beside it)", file=sys.stderr)
     confine_hypothesis(resolved.reports_dir)
-    report = execute_with_progress(settings.run_config(resolved, PROFILE, list(sys.argv)), resolved.quiet)
+    report = execute_with_progress(settings.run_config(resolved, PROFILE, list(sys.argv)), resolved.quiet,
+                                   resolved.no_color)
     if isinstance(report, int):
         return report
     document = json_report.build(report)

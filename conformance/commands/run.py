@@ -46,27 +46,20 @@ def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def execute_with_progress(config: RunConfig, quiet: bool) -> RunReport | int:
-    """Run with a progress line (unless quiet); an exit code when the run could not start."""
-    from ..reports import console
+def execute_with_progress(config: RunConfig, quiet: bool, no_color: bool = False) -> RunReport | int:
+    """Run with a progress display (unless quiet); an exit code when the run could not start."""
+    from ..reports.progress import for_run
     from ..session import SetupError, TargetUnreachable, execute
 
-    progress = console.Progress()
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    progress = for_run(quiet=quiet, no_color=no_color)
     try:
-        report = execute(config, on_result=(lambda r: None) if quiet else progress,
-                         on_start=(lambda c, s: None) if quiet else progress.start)
-    except TargetUnreachable as exc:
-        print(f"error: target unreachable: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    except SetupError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    except (ValueError, RuntimeError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CANNOT_RUN
-    if not quiet:
+        report = execute(config, on_result=progress, on_start=progress.start)
+    except (SetupError, ValueError, RuntimeError) as exc:
         progress.finish()
+        print(f"error: {'target unreachable: ' if isinstance(exc, TargetUnreachable) else ''}{exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    progress.finish()
     return report
 
 
@@ -123,7 +116,7 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     config = settings.run_config(resolved, resolved.profile, list(sys.argv))
     confine_hypothesis(resolved.reports_dir)
-    report = execute_with_progress(config, resolved.quiet)
+    report = execute_with_progress(config, resolved.quiet, resolved.no_color)
     if isinstance(report, int):
         return report
     document = json_report.build(report)
