@@ -207,7 +207,6 @@ OPTIONS: tuple[Option, ...] = (
     Option("no_color", "no colours (also when NO_COLOR is set)", kind="flag", default=False, group="output", plugin=None),
 )
 BY_NAME = {o.name: o for o in OPTIONS}
-_GROUPS = {"target": "target", "execution": "execution", "run": "run", "output": "output"}
 
 
 def for_command(command: str) -> list[Option]:
@@ -219,7 +218,7 @@ def add_to_argparse(parser: argparse.ArgumentParser, command: str) -> None:
     `settings.resolve` can tell a flag from a default."""
     groups: dict[str, argparse._ArgumentGroup] = {}
     for o in for_command(command):
-        group = groups.get(o.group) or groups.setdefault(o.group, parser.add_argument_group(_GROUPS[o.group]))
+        group = groups.get(o.group) or groups.setdefault(o.group, parser.add_argument_group(o.group))
         shown = o.described().replace("%", "%%")
         if o.kind == "flag":
             group.add_argument(o.flag, dest=o.name, action="store_true", default=argparse.SUPPRESS, help=shown)

@@ -122,17 +122,19 @@ def _about_model(chat: Exchange, model: str) -> bool:
 
 
 def _error_field(chat: Exchange, name: str) -> str:
+    """`error.<name>` of an OpenAI error envelope; for "message" also the looser shapes
+    `{"error": "text"}` (Ollama and friends) and `{"message": "text"}`."""
     try:
         body = chat.json()
     except ValueError:
         return ""
-    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(body, dict):
+        return ""
+    error = body.get("error")
     if isinstance(error, dict):
         value = error.get(name)
-    elif isinstance(body, dict):
-        value = body.get(name) if name == "message" else None
-        if name == "message" and isinstance(error, str):
-            value = error  # {"error": "model 'x' not found"} (Ollama and friends)
+    elif name == "message":
+        value = error if isinstance(error, str) else body.get("message")
     else:
         value = None
     return value if isinstance(value, str) else ""

@@ -24,8 +24,8 @@ from . import __version__, capabilities, schema
 from .engine import Budget, CheckSpec, Result, Runner, ScenarioSpec
 from .engine.runner import RunOutcome
 from .preflight import SetupError, TargetUnreachable, preflight
-from .selection import check_filters, clause_prefixes, scenario_names
 from .profiles import DEFAULT_PROFILE, Profile, get_profile
+from .selection import check_filters, clause_prefixes, scenario_names
 from .suite import load_suite
 from .target import Context, Target
 from .wire.client import Limits, RawClient

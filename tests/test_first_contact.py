@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -122,20 +123,22 @@ def test_wait_polls_until_the_target_answers(tmp_path: Path) -> None:
     assert "CONFORMANT" in out
 
 
-def test_a_hostile_error_message_cannot_drive_the_terminal(capsys: pytest.CaptureFixture[str],
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    class Refuse(BaseHTTPRequestHandler):
+@contextmanager
+def fake_target(status: int, body: object) -> Iterator[str]:
+    """A target that lists no model and answers every chat request with `status` and `body`."""
+
+    class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self._send(200, {"object": "list", "data": []})
+            self._send(200, {"object": "list", "data": [{"id": "served-model", "object": "model"}]})
 
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            self._send(401, {"error": {"message": "bad key\x1b]0;pwned\x07\x1b[2J\rgone", "type": "x"}})
+            self._send(status, body)
 
-        def _send(self, status: int, body: object) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+        def _send(self, code: int, payload: object) -> None:
+            data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "text/html" if isinstance(payload, str) else "application/json")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -143,14 +146,38 @@ def test_a_hostile_error_message_cannot_drive_the_terminal(capsys: pytest.Captur
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    monkeypatch.setenv("OPENAI_API_KEY", KEY)
     try:
-        code, out, err = main(capsys, "run", "--base-url", f"http://127.0.0.1:{httpd.server_port}/v1", "--model", "m")
+        yield f"http://127.0.0.1:{httpd.server_port}/v1"
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@pytest.mark.parametrize(("status", "body", "needles"), [
+    (404, {"error": 'model "llama9" not found, try pulling it first'}, ("does not know model 'llama9'", "served-model")),
+    (404, {"object": "error", "message": "The model `llama9` does not exist.", "type": "NotFoundError", "code": 404},
+     ("does not know model 'llama9'",)),
+    (400, {"error": {"message": "no such model", "type": "invalid_request_error", "code": "model_not_found"}},
+     ("does not know model 'llama9'",)),
+    (404, "<html><body>404 Not Found</body></html>", ("no chat endpoint at http://127.0.0.1:", "/v1: POST")),
+    (405, {"detail": "Method Not Allowed"}, ("no chat endpoint", "HTTP 405")),
+    (403, {"error": {"message": "forbidden", "type": "permission_error"}}, ("the key was refused", "HTTP 403")),
+])
+def test_the_usual_servers_error_shapes_are_understood(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+                                                       status: int, body: object, needles: tuple[str, ...]) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    with fake_target(status, body) as url:
+        assert_one_line_exit_2(*main(capsys, "run", "--base-url", url, "--model", "llama9"), *needles)
+
+
+def test_a_hostile_error_message_cannot_drive_the_terminal(capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    hostile = {"error": {"message": "bad key\x1b]0;pwned\x07\x1b[2J\rgone", "type": "x"}}
+    with fake_target(401, hostile) as url:
+        code, out, err = main(capsys, "run", "--base-url", url, "--model", "m")
     assert_one_line_exit_2(code, out, err, "the key was refused", "\\x1b]0;pwned\\x07\\x1b[2J")
     assert not any(c in err for c in "\x1b\x07\r\x00")
 

@@ -72,7 +72,7 @@ class PluginOptions:
 
     @property
     def target_url(self) -> str | None:
-        return self.resolved.base_url  # type: ignore[no-any-return]
+        return self.resolved.base_url
 
     @property
     def model(self) -> str:
@@ -80,23 +80,23 @@ class PluginOptions:
 
     @property
     def api_key_env(self) -> str:
-        return self.resolved.api_key_env  # type: ignore[no-any-return]
+        return self.resolved.api_key_env
 
     @property
     def profile(self) -> str:
-        return self.resolved.profile  # type: ignore[no-any-return]
+        return self.resolved.profile
 
     @property
     def defects(self) -> tuple[str, ...]:
-        return self.resolved.defect  # type: ignore[no-any-return]
+        return self.resolved.defect
 
     @property
     def seed(self) -> int:
-        return self.resolved.seed  # type: ignore[no-any-return]
+        return self.resolved.seed
 
     @property
     def fail_on(self) -> str:
-        return self.resolved.fail_on  # type: ignore[no-any-return]
+        return self.resolved.fail_on
 
     @property
     def limits(self) -> Limits:
