@@ -49,6 +49,14 @@ def whole(text: str) -> int:
     return value
 
 
+def tcp_port(text: str) -> int:
+    """0..65535 (0: any free port)."""
+    value = whole(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"must be a TCP port, 0..65535 (got {value})")
+    return value
+
+
 def seconds(text: str) -> float:
     """A finite number of seconds > 0."""
     value = _float(text)

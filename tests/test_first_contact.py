@@ -276,3 +276,15 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     err = listing.stderr.read().decode()
     listing.wait(60)
     assert "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_proxy_refuses_bad_input_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert_one_line_exit_2(*main(capsys, "proxy", "--upstream", ""), "argument --upstream: is empty")
+    assert_one_line_exit_2(*main(capsys, "proxy", "--upstream", "http://127.0.0.1:9/v1", "--defect", "nope"), "nope")
+    assert_one_line_exit_2(*main(capsys, "proxy", "--upstream", "http://127.0.0.1:9/v1", "--port", "70000"), "TCP port")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out, err = main(capsys, "proxy", "--upstream", "http://127.0.0.1:9/v1", "--port", str(port))
+    assert_one_line_exit_2(code, out, err, f"cannot listen on 127.0.0.1:{port}")

@@ -11,17 +11,10 @@ from .. import options
 EXIT_OK, EXIT_CANNOT_RUN = 0, 2
 
 
-def _port(text: str) -> int:
-    value = options.whole(text)
-    if value > 65535:
-        raise argparse.ArgumentTypeError(f"must be a TCP port, 0..65535 (got {value})")
-    return value
-
-
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("serve", help="run the reference server by itself")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default %(default)s)")
-    p.add_argument("--port", type=_port, default=8000, help="port to listen on; 0 picks a free one (default %(default)s)")
+    p.add_argument("--port", type=options.tcp_port, default=8000, help="port to listen on; 0 picks a free one (default %(default)s)")
     p.add_argument("--defect", action="append", default=[], metavar="NAME", help="inject a named defect (repeatable)")
     p.add_argument("--api-key", help="require this API key")
     p.add_argument("--latency-ms", type=options.whole, default=0, help="delay before each chat answer starts")
