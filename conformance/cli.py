@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
         parser, modules = build_parser()
         args = parser.parse_args(argv)
         return modules[args.command].main(args)
+    except KeyboardInterrupt:  # before a run started (a started run writes its partial report and returns)
+        print("interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # The reader went away (`conformance list-checks | head`): stop quietly.  Python would
         # complain again when flushing stdout at exit, so point it at /dev/null first.

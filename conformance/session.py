@@ -136,7 +136,6 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     profile = get_profile(config.profile)
     if config.fuzz_examples is not None:
         profile = dataclasses.replace(profile, fuzz_examples=config.fuzz_examples)
-    checks, scenarios = select_checked(profile, config)
     manifest = _manifest(config, profile)
     # Placeholders until the target is resolved: an interrupt can arrive at any point (even while
     # the embedded server starts), and the partial report still needs a target and a redactor.
@@ -147,6 +146,7 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     facts: dict[str, Any] = {}
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
     try:
+        checks, scenarios = select_checked(profile, config)  # imports the suite: an interrupt may land here too
         with resolve_target(config) as target:
             if not target.model:
                 raise ValueError("--model is required with --base-url")

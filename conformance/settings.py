@@ -15,9 +15,12 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .options import BY_NAME, OPTIONS, Option
+
+if TYPE_CHECKING:
+    from .session import RunConfig
 
 CONFIG_FILE, PYPROJECT = "conformance.toml", "pyproject.toml"
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
@@ -146,7 +149,8 @@ def check(r: Resolved, front_end: str = "cli", profile: str | None = None) -> No
 
     def flag(name: str) -> str:
         source = r.sources.get(name, "")
-        return flag_name(name, front_end) + (f" (from {source[4:]})" if source.startswith("env:") else "")
+        where = source.split(":", 1)[1] if ":" in source else ""  # env:VAR, file:NAME
+        return flag_name(name, front_end) + (f" (from {where})" if where else "")
 
     if r.base_url and not r.model:
         raise OptionError(f"{flag_name('model', front_end)} is required with {flag('base_url')}")
@@ -156,7 +160,8 @@ def check(r: Resolved, front_end: str = "cli", profile: str | None = None) -> No
     if r.values.get("baseline") is not None and (profile or r.values.get("profile")) == "certify":
         raise OptionError("waivers are refused in certification runs: drop the baseline (or use `conformance certify`)")
     try:
-        check_filters(r.values.get("clause", ()), r.values.get("scenario", ()), r.values.get("defect", ()), flag=lambda name: flag_name(name, front_end))
+        check_filters(r.values.get("clause", ()), r.values.get("scenario", ()), r.values.get("defect", ()),
+                      flag=lambda name: flag_name(name, front_end))
     except SetupError as exc:
         raise OptionError(str(exc)) from None
 
@@ -170,7 +175,7 @@ def headers(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(pairs)
 
 
-def run_config(r: Resolved, profile: str, command: list[str]) -> Any:
+def run_config(r: Resolved, profile: str, command: list[str]) -> RunConfig:
     """The engine's RunConfig for these options."""
     from .session import RunConfig
     from .wire.client import Limits
