@@ -159,6 +159,13 @@ def check(r: Resolved, front_end: str = "cli", profile: str | None = None) -> No
                           f"{flag('base_url')} (use `conformance proxy` for a real upstream)")
     if r.values.get("baseline") is not None and (profile or r.values.get("profile")) == "certify":
         raise OptionError("waivers are refused in certification runs: drop the baseline (or use `conformance certify`)")
+    if r.values.get("capabilities") is not None:
+        from .capabilities import ManifestError, load
+
+        try:
+            load(r.capabilities)  # read now: a broken manifest is a usage error, not a failed collection
+        except ManifestError as exc:
+            raise OptionError(f"{flag_name('capabilities', front_end)}: {exc}") from None
     try:
         check_filters(r.values.get("clause", ()), r.values.get("scenario", ()), r.values.get("defect", ()),
                       flag=lambda name: flag_name(name, front_end))

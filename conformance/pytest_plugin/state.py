@@ -220,7 +220,10 @@ class RunState:
                 self.setup_requests = budget.requests
 
     def _capabilities(self) -> str | None:
-        """The embedded server is judged against its own manifest, as `conformance run` does."""
+        """--conformance-capabilities; the embedded server is judged against its own manifest, as `conformance run` does."""
+        manifest = self.options.resolved.capabilities
+        if manifest is not None:
+            return str(manifest)
         return str(REFERENCE_CAPABILITIES) if self.embedded else None
 
     def _left(self, option: str, spent: str) -> int | None:
