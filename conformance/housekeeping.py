@@ -9,6 +9,7 @@ user's directory is not littered and a second run there is warm.  No example dat
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 from pathlib import Path
@@ -19,11 +20,11 @@ HYPOTHESIS_DIR = ".hypothesis"
 
 
 def confine_hypothesis(reports_dir: Path) -> Path:
-    """Point Hypothesis' storage at `<reports_dir>/.hypothesis` (process-wide; before any generation)."""
-    from hypothesis.configuration import set_hypothesis_home_dir
-
+    """Point Hypothesis' storage at `<reports_dir>/.hypothesis` for this process (before any
+    generation).  Through the variable Hypothesis reads when it first needs storage, so the CLI
+    does not import Hypothesis before its signal handlers are in place."""
     home = reports_dir.resolve() / HYPOTHESIS_DIR
-    set_hypothesis_home_dir(home)
+    os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = str(home)
     return home
 
 
