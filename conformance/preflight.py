@@ -43,7 +43,8 @@ def preflight(client: RawClient, limits: Limits = Limits(), *, model: str | None
     quick = quick_limits(limits)
     ex = _models(client, quick, wait)
     if _unreachable(ex):
-        raise TargetUnreachable(f"{client.url('/models')}: {ex.error.kind}: {ex.error.message}")  # type: ignore[union-attr]
+        reason = printable(ex.error.message, one_line=True)  # type: ignore[union-attr]
+        raise TargetUnreachable(f"{client.url('/models')}: {ex.error.kind}: {reason}")  # type: ignore[union-attr]
     facts: dict[str, Any] = {"models_status": ex.status, "server_headers": _server_headers(ex.headers),
                              "models_exchange": ex}
     try:
