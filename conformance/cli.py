@@ -1,11 +1,21 @@
-"""The `conformance` command: a thin dispatcher over the modules in `conformance.commands`."""
+"""The `conformance` command: a thin dispatcher over the modules in `conformance.commands`.
+
+Exit codes everywhere: 0 success (conformant), 1 the gate failed (or a bundle is invalid),
+2 the command could not do its job (bad options, set-up mistakes, missing files).
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+from typing import NoReturn
 
+from . import __version__
+from .terminal import install as escape_terminal_output
+
+EXIT_USAGE = 2
 # Subcommand name -> module in conformance.commands (each has add_parser() and main()).
 COMMANDS = {
     "run": "run",
@@ -22,10 +32,17 @@ COMMANDS = {
 }
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (what is wrong, and where to look) and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
-    parser = argparse.ArgumentParser(prog="conformance",
-                                     description="Conformance suite for OpenAI-compatible Chat Completions servers")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="conformance", description="Conformance suite for OpenAI-compatible Chat Completions servers")
+    parser.add_argument("--version", action="version", version=f"conformance {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     modules = {}
     for name, module in COMMANDS.items():
         modules[name] = importlib.import_module(f"conformance.commands.{module}")
@@ -34,9 +51,20 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser, modules = build_parser()
-    args = parser.parse_args(argv)
-    return modules[args.command].main(args)
+    escape_terminal_output()
+    try:
+        parser, modules = build_parser()
+        args = parser.parse_args(argv)
+        return modules[args.command].main(args)
+    except KeyboardInterrupt:  # before a run started (a started run writes its partial report and returns)
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`conformance list-checks | head`): stop quietly.  Python would
+        # complain again when flushing stdout at exit, so point it at /dev/null first.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ from typing import Any
 from . import __version__, capabilities, schema
 from .engine import Budget, CheckSpec, Result, Runner, ScenarioSpec, Verdict
 from .engine.runner import RunOutcome
+from .preflight import SetupError, TargetUnreachable, preflight
 from .profiles import DEFAULT_PROFILE, Profile, get_profile
+from .selection import check_filters, clause_prefixes, scenario_names
 from .suite import load_suite
 from .target import Context, Target
 from .wire.client import Limits, RawClient
@@ -36,8 +38,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_CAPABILITIES = Path(__file__).resolve().parent / "servers" / "reference" / "capabilities.yaml"
 
 
-class TargetUnreachable(Exception):
-    """The preflight could not reach the target at all: the run cannot start (exit code 2)."""
+__all__ = ["RunConfig", "RunReport", "SetupError", "TargetUnreachable", "execute", "resolve_target", "select"]
 
 
 @dataclass
@@ -63,6 +64,9 @@ class RunConfig:
     headers: tuple[tuple[str, str], ...] = ()  # extra request headers (name, value), sent with every request
     secret_headers: tuple[str, ...] = ()  # header names whose values are secrets (redacted like the key)
     require_auth: bool = False  # a server answering without a key FAILs ERR-05 (the certify profile always requires it)
+    wait: float = 0.0  # seconds to keep polling an unreachable target at preflight
+    diagnose: bool = True  # preflight chat request that turns set-up mistakes into SetupError
+    resolved: dict[str, Any] = field(default_factory=dict)  # the options as resolved, for provenance
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
 
@@ -84,17 +88,29 @@ class RunReport:
 def select(profile: Profile, config: RunConfig) -> tuple[list[CheckSpec], list[ScenarioSpec]]:
     suite = load_suite()
     reconcile = _manifest(config, profile).explicit  # claims written down by someone, not implied
+    clauses, names = clause_prefixes(config.clauses), set(scenario_names(config.scenarios))
 
     def want_check(c: CheckSpec) -> bool:
         if "manifest" in c.marks and not reconcile:
             return False
-        return profile.enables(c.marks) and (not config.clauses or any(c.rule.id.startswith(p) for p in config.clauses))
+        return profile.enables(c.marks) and (not clauses or any(c.rule.id.startswith(p) for p in clauses))
 
     def want_scenario(s: ScenarioSpec) -> bool:
         generated_off = "fuzz" in s.tags and profile.fuzz_examples <= 0
-        return profile.admits(s.marks) and not generated_off and (not config.scenarios or s.name in config.scenarios)
+        return profile.admits(s.marks) and not generated_off and (not names or s.name in names)
 
     return suite.select(want_check, want_scenario)
+
+
+def select_checked(profile: Profile, config: RunConfig) -> tuple[list[CheckSpec], list[ScenarioSpec]]:
+    """`select`, refusing filters that match nothing (SetupError): 0 checks is no verdict."""
+    check_filters(config.clauses, config.scenarios, config.defects)
+    checks, scenarios = select(profile, config)
+    if (config.clauses or config.scenarios) and not any(c.applies_to(s) for c in checks for s in scenarios):
+        asked = " ".join([*(f"--clause {c}" for c in config.clauses), *(f"--scenario {n}" for n in config.scenarios)])
+        raise SetupError(f"{asked} selects no check in profile {profile.name} "
+                         f"(`conformance list-checks --profile {profile.name}` shows what it runs)")
+    return checks, scenarios
 
 
 @contextmanager
@@ -113,17 +129,17 @@ def resolve_target(config: RunConfig) -> Iterator[Target]:
 
 
 def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r: None,
-            on_start: Callable[[int, int], None] = lambda checks, scenarios: None) -> RunReport:
+            on_start: Callable[[int, int, int], None] = lambda checks, scenarios, expected: None) -> RunReport:
     """One run.  A KeyboardInterrupt (Ctrl-C, or SIGTERM as the CLI maps it) at any point --
     while the embedded server starts, during the preflight or the run -- stops the server and
     still returns the partial report, marked interrupted.  Raises TargetUnreachable when the
-    preflight cannot reach the target and ValueError for unusable options."""
+    preflight cannot reach the target, SetupError (its base class) for other set-up mistakes the
+    preflight diagnoses, and ValueError for unusable options."""
     profile = get_profile(config.profile)
     if config.fuzz_examples is not None:
         profile = dataclasses.replace(profile, fuzz_examples=config.fuzz_examples)
     if config.require_auth:
         profile = dataclasses.replace(profile, require_auth=True)
-    checks, scenarios = select(profile, config)
     manifest = _manifest(config, profile)
     # Placeholders until the target is resolved: an interrupt can arrive at any point (even while
     # the embedded server starts), and the partial report still needs a target and a redactor.
@@ -134,6 +150,7 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     facts: dict[str, Any] = {}
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
     try:
+        checks, scenarios = select_checked(profile, config)  # imports the suite: an interrupt may land here too
         with resolve_target(config) as target:
             if not target.model:
                 raise ValueError("--model is required with --base-url")
@@ -144,13 +161,14 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
             )
             redactor = client.redactor
             with client:
-                facts = preflight(client, config.limits)
+                facts = preflight(client, config.limits, model=target.model if config.diagnose else None,
+                                  key_env=config.api_key_env, wait=config.wait)
                 ctx = Context(client, target, profile, budget, max_tokens=config.max_tokens, seed=config.seed, facts=facts,
                               capabilities=manifest)
                 main = [s for s in scenarios if "after" not in s.marks]
                 runner = Runner(checks, main, ctx, concurrency=config.concurrency, redact=client.redactor.text,
                                 on_result=on_result, replay_if=_transport_broke)
-                on_start(len(checks), len(scenarios))
+                on_start(len(checks), len(scenarios), sum(1 for c in checks for s in scenarios if c.applies_to(s)))
                 outcome = runner.run()
                 after = [s for s in scenarios if "after" in s.marks]
                 if after and not outcome.interrupted:
@@ -213,28 +231,6 @@ def stall_limit(concurrency: int) -> int:
     return max(4, 2 * concurrency)
 
 
-def preflight(client: RawClient, limits: Limits = Limits()) -> dict[str, Any]:
-    """GET /models with short timeouts (never longer than the run's `limits`): unreachable ⇒
-    TargetUnreachable; anything else is recorded."""
-    quick = Limits(connect_timeout=min(5.0, limits.connect_timeout), read_timeout=min(10.0, limits.read_timeout),
-                   total_timeout=min(15.0, limits.total_timeout), max_body_bytes=min(1024 * 1024, limits.max_body_bytes))
-    ex = client.get("/models", limits=quick)
-    if ex.status is None and ex.error is not None and ex.error.kind in ("connect", "connect-timeout", "protocol", "reset"):
-        raise TargetUnreachable(f"{client.url('/models')}: {ex.error.kind}: {ex.error.message}")
-    facts: dict[str, Any] = {"models_status": ex.status, "server_headers": _server_headers(ex.headers),
-                             "models_exchange": ex}
-    try:
-        facts["models"] = ex.json() if ex.status == 200 else None
-    except ValueError:
-        facts["models"] = None
-    return facts
-
-
-def _server_headers(headers: list[tuple[str, str]]) -> dict[str, str]:
-    keep = ("server", "x-powered-by", "via", "openai-version", "x-request-id", "date")
-    return {k.lower(): v for k, v in headers if k.lower() in keep}
-
-
 def _provenance(config: RunConfig, target: Target, profile: Profile, facts: dict[str, Any],
                 redactor: Redactor, manifest: capabilities.Manifest) -> dict[str, Any]:
     return {
@@ -254,6 +250,8 @@ def _provenance(config: RunConfig, target: Target, profile: Profile, facts: dict
         "concurrency": config.concurrency,
         "limits": dataclasses.asdict(config.limits),
         "python": sys.version.split()[0],
+        # Every option as resolved from defaults, config file, environment and flags (secrets redacted).
+        "configuration": redactor.obj(config.resolved),
     }
 
 

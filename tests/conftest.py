@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 
 from conformance.selftest import render_markdown
+
+# The suite's own tests are offline and must not pick up the caller's target: the run options
+# are also read from CONFORMANCE_* and OPENAI_BASE_URL (see conformance/settings.py).
+for _name in [n for n in os.environ if n == "OPENAI_BASE_URL" or (n.startswith("CONFORMANCE_") and n != "CONFORMANCE_VENV")]:
+    del os.environ[_name]
 
 _ROWS: dict[str, dict] = {}  # by defect name: xdist may relay a report more than once
 REPORT = Path(__file__).resolve().parent.parent / "reports" / "kill-matrix.md"

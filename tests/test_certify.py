@@ -170,8 +170,11 @@ def test_a_pinned_key_catches_a_resigned_bundle(copy: Path, bundle: tuple[Path, 
 
 
 def test_verify_refuses_what_is_not_a_bundle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "nothing").mkdir()
     assert _verify(tmp_path / "nothing") == 1
     assert "not a sealed bundle" in capsys.readouterr().out
+    assert _verify(tmp_path / "missing") == 2  # nothing to verify: the command could not do its job
+    assert "no such bundle directory" in capsys.readouterr().err
 
 
 def _seal_document(document: dict[str, Any], directory: Path) -> Path:

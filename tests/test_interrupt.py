@@ -33,7 +33,23 @@ def _start_cli(args: list[str], reports: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
+def _wait_for_sigterm_handler(pid: int, limit_s: float = 60.0) -> None:
+    """Wait until the CLI has installed its SIGTERM handler (Linux: the SigCgt mask in /proc), so a
+    loaded machine that is slow to start Python does not turn the test into a race with start-up."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return  # no /proc: fall back to the fixed delay alone
+        caught = next((int(line.split()[1], 16) for line in status.splitlines() if line.startswith("SigCgt:")), 0)
+        if caught & (1 << (signal.SIGTERM - 1)):
+            return
+        time.sleep(0.05)
+
+
 def _terminate_after(process: subprocess.Popen[str], seconds: float) -> tuple[int, float, str]:
+    _wait_for_sigterm_handler(process.pid)
     time.sleep(seconds)
     assert process.poll() is None, "the run ended before it could be interrupted"
     process.send_signal(signal.SIGTERM)

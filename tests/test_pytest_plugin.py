@@ -80,7 +80,8 @@ def test_without_flags_the_plugin_adds_nothing_and_imports_little(tmp_path: Path
     ran = _run(project, "-q", "-s", "-p", "no:cacheprovider")
     assert "1 passed" in ran.stdout, ran.stdout
     loaded = set(json.loads(re.search(r"LOADED (\[.*\])", ran.stdout).group(1).replace("'", '"')))
-    assert loaded <= {"conformance", "conformance.clauses", "conformance.pytest_plugin", "conformance.pytest_plugin.shards"}
+    assert loaded <= {"conformance", "conformance.clauses", "conformance.options", "conformance.profiles",
+                      "conformance.pytest_plugin", "conformance.pytest_plugin.shards"}
     assert not (project / "reports").exists()
 
 
@@ -110,8 +111,9 @@ def test_cli_and_plugin_under_xdist_give_the_same_verdicts(tmp_path: Path, serve
     assert len(verdicts) > 100
     assert {r["key"]: r["verdict"] for r in plugin_report["results"]} == verdicts
     assert plugin_report["summary"] == cli_report["summary"]
-    # Two workers, two preflights; every scenario's requests were sent exactly once.
-    assert plugin_report["run"]["requests"] == cli_report["run"]["requests"] + 1
+    # The controller's preflight diagnosis (GET /models, one chat request) and one GET /models per worker,
+    # against the CLI's one preflight (GET /models, one chat request); every scenario's requests were sent once.
+    assert plugin_report["run"]["requests"] == cli_report["run"]["requests"] + 2
     assert plugin_report["provenance"]["front_end"] == "pytest"
 
 

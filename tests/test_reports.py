@@ -236,7 +236,7 @@ def test_report_command_rejects_invalid_report_json(tmp_path: Path, capsys: pyte
     (tmp_path / "report.json").write_text('{"format": "something-else"}', encoding="utf-8")
     assert cli.main(["report", str(tmp_path)]) == 1
     assert "does not follow report.schema.json" in capsys.readouterr().err
-    assert cli.main(["report", str(tmp_path / "missing")]) == 1
+    assert cli.main(["report", str(tmp_path / "missing")]) == 2  # could not run: nothing to render
     assert not (tmp_path / "report.html").exists()
 
 

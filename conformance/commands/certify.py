@@ -13,29 +13,32 @@ import argparse
 import sys
 from pathlib import Path
 
-from .run import EXIT_CANNOT_RUN, EXIT_FAILURES, EXIT_OK, add_execution_options, add_target_options
+from .. import options
+from .run import EXIT_CANNOT_RUN, EXIT_FAILURES, EXIT_OK
 
 PROFILE = "certify"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("certify", help="run the certify profile (no waivers) and write a signed, verifiable bundle")
-    add_target_options(p)
+    options.add_to_argparse(p, options.CERTIFY)
     g = p.add_argument_group("certification")
-    add_execution_options(g)
     g.add_argument("--signing-key", type=Path, metavar="PEM",
                    help="Ed25519 private key (PKCS#8 PEM); default ~/.config/oai-conformance/signing-key.pem, created if missing")
     return p
 
 
 def main(args: argparse.Namespace) -> int:
+    from .. import settings
     from ..certify import CertifyError, fingerprint, seal, signing_key
+    from ..housekeeping import confine_hypothesis
     from ..reports import json_report, render
-    from .run import append_step_summary, build_config, execute_with_progress, print_outcome, target_error, write_outputs
+    from .run import append_step_summary, execute_with_progress, print_outcome, prune_runs, resolve, write_outputs
 
-    problem = target_error(args)
-    if problem:
-        print(f"error: {problem}", file=sys.stderr)
+    try:
+        resolved = resolve(args, options.CERTIFY)
+    except settings.OptionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     try:  # before the run: a bad key must not cost a whole certification run
         key, key_path, created = signing_key(args.signing_key)
@@ -44,11 +47,13 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_CANNOT_RUN
     if created:
         print(f"generated a new signing key: {key_path} (public half beside it)", file=sys.stderr)
-    report = execute_with_progress(build_config(args, PROFILE), args.quiet)
+    confine_hypothesis(resolved.reports_dir)
+    report = execute_with_progress(settings.run_config(resolved, PROFILE, list(sys.argv)), resolved.quiet,
+                                   resolved.no_color)
     if isinstance(report, int):
         return report
     document = json_report.build(report)
-    run_dir = write_outputs(report, args.reports_dir, document)
+    run_dir = write_outputs(report, resolved.reports_dir, document)
     print_outcome(document, run_dir, report.interrupted)
     append_step_summary(run_dir)
     try:
@@ -59,4 +64,5 @@ def main(args: argparse.Namespace) -> int:
     print(f"bundle: {run_dir} ({len(manifest['files'])} files, signed by {fingerprint(key.public_key())})")
     print(f"verify: conformance verify {run_dir} --public-key {key_path.with_name(key_path.stem + '.pub.pem')}"
           if args.signing_key is None else f"verify: conformance verify {run_dir}")
+    prune_runs(resolved)
     return EXIT_OK if document["summary"]["status"] == "conformant" else EXIT_FAILURES

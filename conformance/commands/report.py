@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_INVALID = 0, 1
+EXIT_OK, EXIT_INVALID, EXIT_CANNOT_RUN = 0, 1, 2
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -21,6 +21,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     from ..reports import render
 
+    if not args.run_dir.is_dir():
+        print(f"error: {args.run_dir}: no such run directory (e.g. reports/latest)", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     chosen = args.format or ["all"]
     formats = render.FORMATS if "all" in chosen else tuple(dict.fromkeys(chosen))
     try:

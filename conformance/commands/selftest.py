@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILURES = 0, 1
+EXIT_OK, EXIT_FAILURES, EXIT_CANNOT_RUN = 0, 1, 2
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -18,7 +18,15 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
+    from ..selection import check_filters
     from ..selftest import render_markdown, run_matrix
+    from ..session import SetupError
+
+    try:
+        check_filters(defects=args.defects, flag=lambda name: "defect")
+    except SetupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
 
     def show(row) -> None:  # type: ignore[no-untyped-def]
         mark = "ok  " if row.killed else "MISS"

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_INVALID = 0, 1
+EXIT_OK, EXIT_INVALID, EXIT_CANNOT_RUN = 0, 1, 2
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -20,11 +20,14 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     from ..certify import verify
 
+    if not args.bundle.is_dir():
+        print(f"error: {args.bundle}: no such bundle directory", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     try:
         pinned = args.public_key.read_bytes() if args.public_key else None
     except OSError as exc:
-        print(f"INVALID: cannot read --public-key: {exc}", file=sys.stderr)
-        return EXIT_INVALID
+        print(f"error: cannot read --public-key: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     result = verify(args.bundle, pinned)
     if not result.ok:
         print(f"INVALID: {args.bundle}")

@@ -37,34 +37,12 @@ class ConformanceWarning(UserWarning):
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
+    from ..options import add_to_pytest
+
     g = parser.getgroup("conformance", "OpenAI-compatible Chat Completions conformance suite")
     g.addoption("--conformance", action="store_true", dest="conformance_enabled",
                 help="run the conformance suite (against the embedded reference server unless --target-url is given)")
-    g.addoption("--target-url", dest="conformance_target_url", metavar="URL",
-                help="base URL of the server under test, ending in /v1; runs the conformance suite against it")
-    g.addoption("--target-model", dest="conformance_target_model", metavar="MODEL", help="model id to request (required with --target-url)")
-    g.addoption("--target-api-key-env", dest="conformance_api_key_env", default="OPENAI_API_KEY", metavar="VAR",
-                help="environment variable holding the target's API key (default %(default)s)")
-    g.addoption("--target-auth-header", dest="conformance_auth_header", default="Authorization", metavar="HEADER",
-                help="header carrying the key (default %(default)s)")
-    g.addoption("--target-no-bearer", dest="conformance_no_bearer", action="store_true",
-                help="send the bare key, without the 'Bearer ' prefix")
-    g.addoption("--conformance-profile", dest="conformance_profile", default="compatible", metavar="PROFILE",
-                help="smoke, compatible, openai-strict, vendor or certify (default %(default)s)")
-    g.addoption("--conformance-defect", dest="conformance_defects", action="append", default=[], metavar="NAME",
-                help="embedded server only: inject this named defect (repeatable; see `conformance list-defects`)")
-    g.addoption("--conformance-concurrency", dest="conformance_concurrency", type=int, default=8, metavar="N",
-                help="scenarios in flight at once per process (default %(default)s)")
-    g.addoption("--conformance-seed", dest="conformance_seed", type=int, default=0, metavar="N",
-                help="seed for generated requests, identical on every xdist worker (default %(default)s)")
-    g.addoption("--conformance-max-requests", dest="conformance_max_requests", type=int, metavar="N",
-                help="request budget for the whole run, split evenly over xdist workers")
-    g.addoption("--conformance-timeout", dest="conformance_timeout", type=float, default=60.0, metavar="S",
-                help="total seconds per exchange (default %(default)s)")
-    g.addoption("--conformance-read-timeout", dest="conformance_read_timeout", type=float, default=30.0, metavar="S",
-                help="max seconds between bytes (default %(default)s)")
-    g.addoption("--conformance-reports-dir", dest="conformance_reports_dir", default="reports", metavar="DIR",
-                help="where reports/<run-id>/ is written (default %(default)s)")
+    add_to_pytest(g)  # the run options, declared once in conformance.options (as `conformance run` has them)
     g.addoption("--conformance-shard", dest="conformance_shard", metavar="K/N",
                 help="run only shard K of N (scenarios split deterministically), e.g. one shard per CI host")
 
@@ -77,10 +55,17 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{level}: conformance item judging a {level.upper()} clause")
     for area in sorted({c.area for c in CLAUSES.values()}):
         config.addinivalue_line("markers", f"{area}: conformance items of the {area} area")
-    if config.getoption("conformance_target_url") or config.getoption("conformance_enabled"):
+    # Only these flags turn the suite on: OPENAI_BASE_URL or a config file alone must not change a project's tests.
+    if config.getoption("conformance_base_url") or config.getoption("conformance_enabled"):
         from .state import PluginOptions, RunState
 
         config.stash[STATE] = RunState(config, PluginOptions.from_config(config))
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    state = session.config.stash.get(STATE, None)
+    if state is not None and not state.is_worker and not session.config.option.collectonly:
+        state.check_setup()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

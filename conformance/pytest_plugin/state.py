@@ -19,68 +19,88 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from ..engine import CheckSpec, Result, ScenarioSpec, Verdict
-from ..profiles import PROFILES, get_profile
+from ..options import OPTIONS
+from ..profiles import get_profile
 from ..session import (
-    EMBEDDED_MODEL, REFERENCE_CAPABILITIES, RunConfig, RunReport, TargetUnreachable, execute, resolve_target, select,
+    EMBEDDED_MODEL, REFERENCE_CAPABILITIES, RunConfig, RunReport, SetupError, TargetUnreachable, execute, resolve_target,
+    select,
 )
+from ..settings import Resolved
 from ..suite import load_suite
 from ..target import Target
 from ..wire.client import Limits
 from ..wire.redact import Redactor
 from .shards import parse_shard, partition
 
+if TYPE_CHECKING:
+    from ..baseline import Baseline
+
 Pair = tuple[CheckSpec, ScenarioSpec]
 
 
 @dataclass(frozen=True)
 class PluginOptions:
-    """The plugin's command-line options, validated."""
+    """The plugin's options, resolved like the CLI's (config file < environment < flags) and validated."""
 
-    target_url: str | None
-    model: str
-    api_key_env: str
-    auth_header: str
-    bearer: bool
-    profile: str
-    defects: tuple[str, ...]
-    concurrency: int
-    seed: int
-    max_requests: int | None
-    limits: Limits
+    resolved: Resolved
     reports_dir: Path
     shard: tuple[int, int] | None
+    waivers: Baseline | None
 
     @classmethod
     def from_config(cls, config: pytest.Config) -> PluginOptions:
         """Read and check the options; a pytest.UsageError names what is wrong."""
-        opt = config.getoption
-        url: str | None = opt("conformance_target_url")
-        model: str | None = opt("conformance_target_model")
-        if url and not model:
-            raise pytest.UsageError("--target-model is required with --target-url")
-        if url and opt("conformance_defects"):
-            raise pytest.UsageError("--conformance-defect applies to the embedded reference server only")
-        if opt("conformance_profile") not in PROFILES:
-            raise pytest.UsageError(f"--conformance-profile: choose one of {', '.join(PROFILES)}")
+        from .. import settings
+        from ..baseline import BaselineError, load
+
+        names = [o.name for o in OPTIONS if o.plugin_flag]
+        flags = {name: config.getoption(f"conformance_{name}") for name in names}
         try:
-            shard = parse_shard(opt("conformance_shard")) if opt("conformance_shard") else None
-        except ValueError as exc:
+            resolved = settings.resolve(flags, cwd=config.invocation_params.dir, names=names)
+            settings.check(resolved, "pytest")
+            shard = parse_shard(config.getoption("conformance_shard")) if config.getoption("conformance_shard") else None
+            waivers = load(resolved.baseline) if resolved.baseline is not None else None
+        except (settings.OptionError, BaselineError, ValueError) as exc:
             raise pytest.UsageError(str(exc)) from None
-        reports = Path(opt("conformance_reports_dir"))
-        return cls(
-            target_url=url, model=model or EMBEDDED_MODEL, api_key_env=opt("conformance_api_key_env"),
-            auth_header=opt("conformance_auth_header"), bearer=not opt("conformance_no_bearer"),
-            profile=opt("conformance_profile"), defects=tuple(opt("conformance_defects")),
-            concurrency=opt("conformance_concurrency"), seed=opt("conformance_seed"),
-            max_requests=opt("conformance_max_requests"),
-            limits=Limits(read_timeout=opt("conformance_read_timeout"), total_timeout=opt("conformance_timeout")),
-            reports_dir=reports if reports.is_absolute() else config.invocation_params.dir / reports, shard=shard,
-        )
+        reports = Path(resolved.reports_dir)
+        return cls(resolved, reports if reports.is_absolute() else config.invocation_params.dir / reports, shard, waivers)
+
+    @property
+    def target_url(self) -> str | None:
+        return self.resolved.base_url
+
+    @property
+    def model(self) -> str:
+        return self.resolved.model or EMBEDDED_MODEL
+
+    @property
+    def api_key_env(self) -> str:
+        return self.resolved.api_key_env
+
+    @property
+    def profile(self) -> str:
+        return self.resolved.profile
+
+    @property
+    def defects(self) -> tuple[str, ...]:
+        return self.resolved.defect
+
+    @property
+    def seed(self) -> int:
+        return self.resolved.seed
+
+    @property
+    def fail_on(self) -> str:
+        return self.resolved.fail_on
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(read_timeout=self.resolved.read_timeout, total_timeout=self.resolved.timeout)
 
 
 class RunState:
@@ -107,6 +127,7 @@ class RunState:
         self.runs: list[dict[str, Any]] = []
         self.run_dir: Path | None = None
         self.status: str | None = None
+        self.setup_requests = 0  # sent by check_setup on the controller
 
     # --- selection ---------------------------------------------------------------------------
 
@@ -114,7 +135,8 @@ class RunState:
         """Every (check, scenario) the profile selects, ordered by clause, check, scenario."""
         # The same claims as the runs will use, without starting anything at collection time.
         config = RunConfig(base_url=self.options.target_url, profile=self.options.profile,
-                           capabilities=self._capabilities())
+                           capabilities=self._capabilities(), clauses=self.options.resolved.clause,
+                           scenarios=self.options.resolved.scenario)
         checks, scenarios = select(self.profile, config)
         pairs = [(c, s) for c in checks for s in scenarios if c.applies_to(s)]
         return sorted(pairs, key=lambda p: (p[0].rule.id, p[0].name, p[1].name))
@@ -163,24 +185,54 @@ class RunState:
         return out
 
     def run_config(self, scenarios: tuple[str, ...] = ()) -> RunConfig:
+        """The engine's configuration for one shard (the controller has run the preflight diagnosis)."""
+        from .. import settings
+
         o = self.options
-        return RunConfig(
-            base_url=self.target_url(), model=o.model, api_key_env=o.api_key_env, api_key=self._api_key,
-            auth_header=o.auth_header, auth_scheme="Bearer" if o.bearer else None, profile=o.profile,
-            concurrency=o.concurrency, seed=o.seed, max_requests=self._requests_left(),
-            limits=o.limits, scenarios=scenarios, command=self.command, capabilities=self._capabilities(),
+        base = settings.run_config(o.resolved, o.profile, self.command)
+        return dataclasses.replace(
+            base, base_url=self.target_url(), model=o.model, api_key=self._api_key, defects=(), scenarios=scenarios,
+            clauses=o.resolved.clause, max_requests=self._left("max_requests", "requests"),
+            max_tokens_total=self._left("max_tokens_total", "tokens"), capabilities=self._capabilities(),
+            diagnose=False, wait=0.0,
         )
 
+    def check_setup(self) -> None:
+        """The preflight diagnosis, once per session on the controller: a wrong key, base URL or
+        model is a pytest.UsageError, not hundreds of failed items."""
+        from ..engine import Budget
+        from ..preflight import preflight
+        from ..wire.client import RawClient
+
+        if self.embedded:
+            return
+        config, budget = self.run_config(), Budget()
+        with resolve_target(config) as t, RawClient(
+                t.base_url, api_key=t.api_key, auth_header=t.auth_header, auth_scheme=t.auth_scheme,
+                extra_headers=dict(config.headers), secret_headers=config.secret_headers, limits=config.limits,
+                budget=budget, key_env=config.api_key_env) as client:
+            try:
+                preflight(client, config.limits, model=t.model, key_env=config.api_key_env, wait=self.options.resolved.wait)
+            except SetupError as exc:
+                prefix = "target unreachable: " if isinstance(exc, TargetUnreachable) else ""
+                raise pytest.UsageError(f"conformance: {prefix}{exc}") from None
+            finally:
+                self.setup_requests = budget.requests
+
     def _capabilities(self) -> str | None:
-        """The embedded server is judged against its own manifest, as `conformance run` does."""
+        """--conformance-capabilities; the embedded server is judged against its own manifest, as `conformance run` does."""
+        manifest = self.options.resolved.capabilities
+        if manifest is not None:
+            return str(manifest)
         return str(REFERENCE_CAPABILITIES) if self.embedded else None
 
-    def _requests_left(self) -> int | None:
-        """--conformance-max-requests is for the whole run: each xdist worker gets an equal part of it."""
-        if self.options.max_requests is None:
+    def _left(self, option: str, spent: str) -> int | None:
+        """A whole-run cap (--conformance-max-requests, --conformance-max-tokens-total): each xdist
+        worker gets an equal part of it, less what its earlier shards spent."""
+        cap: int | None = self.options.resolved.values[option]
+        if cap is None:
             return None
-        share = self.options.max_requests // self.workers
-        return max(1, share - sum(run["requests"] for run in self.runs))
+        return max(1, cap // self.workers - sum(run[spent] for run in self.runs))
 
     def target(self) -> Target:
         """The target as the fixtures expose it (the embedded server is started if needed)."""
@@ -211,7 +263,7 @@ class RunState:
             report = execute(self.run_config(scenarios))
         except TargetUnreachable as exc:
             return f"target unreachable: {exc}"
-        except (ValueError, RuntimeError) as exc:
+        except (SetupError, ValueError, RuntimeError) as exc:
             return f"the conformance run could not start: {exc}"
         self.results.update((r.key, r) for r in report.results if r.key in self.selected)
         self.runs.append(_run_meta(report, self.embedded))
@@ -244,8 +296,18 @@ class RunState:
 
         report = self._merged(interrupted)
         document = json_report.build(report)
+        if self.options.waivers is not None:
+            from ..baseline import evaluate
+
+            gate = evaluate(document, self.options.waivers, file=str(self.options.resolved.baseline),
+                            fail_on=self.options.fail_on)
+            document["baseline"] = gate.to_dict()
         self.run_dir = write_outputs(report, self.options.reports_dir, document)
         self.status = document["summary"]["status"]
+        if self.options.resolved.keep is not None:
+            from ..housekeeping import prune
+
+            prune(self.options.reports_dir, self.options.resolved.keep)
 
     def _merged(self, interrupted: bool) -> RunReport:
         started = min(r["started_at"] for r in self.runs)
@@ -258,7 +320,8 @@ class RunState:
         return RunReport(
             run_id, self.profile, target, list(self.results.values()), started,
             max(r["finished_at"] for r in self.runs), interrupted or any(r["interrupted"] for r in self.runs),
-            sum(r["requests"] for r in self.runs), sum(r["tokens"] for r in self.runs), provenance, redactor,
+            self.setup_requests + sum(r["requests"] for r in self.runs), sum(r["tokens"] for r in self.runs),
+            provenance, redactor,
         )
 
 

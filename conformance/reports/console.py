@@ -16,11 +16,11 @@ _MARK = {Verdict.PASS: ".", Verdict.FAIL: "F", Verdict.WARN: "W", Verdict.SKIP: 
 class Progress:
     """One character per result, like pytest; a newline every 80."""
 
-    def __init__(self, out: TextIO = sys.stderr) -> None:
-        self.out = out
+    def __init__(self, out: TextIO | None = None) -> None:
+        self.out = out or sys.stderr  # looked up now: the CLI may have wrapped it to escape control characters
         self.count = 0
 
-    def start(self, checks: int, scenarios: int) -> None:
+    def start(self, checks: int, scenarios: int, expected: int = 0) -> None:
         self.out.write(f"running {checks} checks over {scenarios} scenarios\n")
         self.out.flush()
 

@@ -1,0 +1,80 @@
+"""What the operator sees while a run goes.
+
+On a terminal: one live line (rich) with the phase, results done of expected, elapsed time and
+the FAIL/ERROR counts so far.  Not a terminal (CI logs, pipes): the plain one-character-per-result
+line of `console.Progress`.  `--quiet`: nothing.  Colour follows NO_COLOR and `--no-color`.
+Only the suite's own words go into the live line, never a target's text, so it may write to
+the raw stream (the CLI escapes everything else, see `conformance.terminal`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Protocol, TextIO
+
+from ..engine import Result, Verdict
+from .console import Progress as PlainProgress
+
+
+class RunProgress(Protocol):
+    def start(self, checks: int, scenarios: int, expected: int) -> None: ...
+    def __call__(self, result: Result) -> None: ...
+    def finish(self) -> None: ...
+
+
+class Silent:
+    def start(self, checks: int, scenarios: int, expected: int) -> None:
+        pass
+
+    def __call__(self, result: Result) -> None:
+        pass
+
+    def finish(self) -> None:
+        pass
+
+
+class LiveProgress:
+    """A rich progress line; results arrive from the runner's threads (rich's Progress locks)."""
+
+    def __init__(self, out: TextIO, color: bool) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        console = Console(file=out, no_color=not color, highlight=False)
+        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("{task.fields[verdicts]}"), console=console, transient=True,
+                            # Other output keeps going through sys.stderr, and so through the escaping.
+                            redirect_stdout=False, redirect_stderr=False)
+        self.task = self.bar.add_task("preflight", total=None, verdicts="")
+        self.counts = {Verdict.FAIL: 0, Verdict.ERROR: 0}
+        self.color = color
+        self.bar.start()
+
+    def start(self, checks: int, scenarios: int, expected: int) -> None:
+        self.bar.update(self.task, description=f"running {checks} checks over {scenarios} scenarios", total=expected)
+
+    def __call__(self, result: Result) -> None:
+        if result.verdict in self.counts:
+            self.counts[result.verdict] += 1
+        self.bar.update(self.task, advance=1, verdicts=self._verdicts())
+
+    def _verdicts(self) -> str:
+        fails, errors = self.counts[Verdict.FAIL], self.counts[Verdict.ERROR]
+        text = f"FAIL {fails}  ERROR {errors}"
+        return f"[bold red]{text}[/]" if self.color and (fails or errors) else text
+
+    def finish(self) -> None:
+        task = self.bar.tasks[0]
+        self.bar.update(self.task, description="done", total=task.completed)
+        self.bar.stop()
+
+
+def for_run(*, quiet: bool, no_color: bool, out: Any = None) -> RunProgress:
+    """The progress display that fits where stderr goes."""
+    if quiet:
+        return Silent()
+    raw = out if out is not None else getattr(sys.stderr, "inner", sys.stderr)  # below conformance.terminal's escaping
+    if raw.isatty():
+        return LiveProgress(raw, color=not no_color and not os.environ.get("NO_COLOR"))
+    return PlainProgress()
