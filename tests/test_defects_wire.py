@@ -62,6 +62,7 @@ KINDS: dict[str, Kind] = {
     "stream": _k(messages=user(COUNT), temperature=0, stream=True),
     "stream_usage": _k(messages=user(COUNT), stream=True, stream_options={"include_usage": True}),
     "stream_n": _k(messages=user("Hello"), n=2, stream=True, temperature=1, seed=3),
+    "stream_n_usage": _k(messages=user(COUNT), n=2, max_tokens=6, stream=True, stream_options={"include_usage": True}),
     "n": _k(messages=user("Say 12 words"), n=3, temperature=1, seed=3),
     "stop": _k(messages=user(COUNT), stop=[" 5"]),
     "preface_count": _k(messages=user("Count from 1 to 12. Output only the numbers."), temperature=0),
@@ -446,6 +447,9 @@ CASES: dict[str, tuple[str, Check]] = {
     "stops-at-cap": ("count_30_capped", lambda c, m: c.choice["finish_reason"] == "length" and m.choice["finish_reason"] == "stop"
                      and m.json["usage"]["completion_tokens"] == 5),
     "count-cut-short": ("spaced_count", lambda c, m: m.message["content"] == "12" != c.message["content"]),
+    "usage-counts-one-choice": ("n", lambda c, m: m.json["usage"]["completion_tokens"] == c.json["usage"]["completion_tokens"] // 3),
+    "stream-usage-per-choice": ("stream_n_usage", lambda c, m: sum(1 for ch in c.chunks if ch.get("usage")) == 1
+                                and sum(1 for ch in m.chunks if ch.get("usage")) == 2),
     "strict-call-cut-by-cap": ("strict_tool", lambda c, m: c.choice["finish_reason"] == "tool_calls" and m.choice["finish_reason"] == "length"),
 }
 

@@ -88,7 +88,7 @@ def usage_on_finish_chunk(chunks: Chunks, ctx: Context) -> Chunks:
     return kept
 
 
-@defect("usage-zeros", Stage.BODY, clause="USE-03", verdict="FAIL", deviations=("D32",), collateral=("USE-04",),
+@defect("usage-zeros", Stage.BODY, clause="USE-03", verdict="FAIL", deviations=("D32",), collateral=("USE-04", "USE-05"),
         summary="The non-stream usage is all zeros")
 def usage_zeros(body: Body, ctx: Context) -> Body:
     body["usage"] = _zeros()
@@ -102,7 +102,7 @@ def usage_total_mismatch(body: Body, ctx: Context) -> Body:
     return body
 
 
-@defect("usage-completion-zero-with-reasoning", Stage.BODY, clause="USE-03", verdict="FAIL", deviations=("D32",), collateral=("USE-02", "USE-04"),
+@defect("usage-completion-zero-with-reasoning", Stage.BODY, clause="USE-03", verdict="FAIL", deviations=("D32",), collateral=("USE-02", "USE-04", "USE-05"),
         summary="completion_tokens is 0 while reasoning_tokens holds the count (CLIProxyAPI/Gemini)")
 def usage_completion_zero_with_reasoning(body: Body, ctx: Context) -> Body:
     usage = body["usage"]
@@ -112,7 +112,7 @@ def usage_completion_zero_with_reasoning(body: Body, ctx: Context) -> Body:
 
 
 @defect("stream-usage-mismatch", Stage.CHUNKS, clause="USE-04", verdict="WARN", deviations=("D32",),
-        collateral=("PAR-01",), summary="The streamed usage counts words, not tokens, so it differs from the non-stream usage")
+        collateral=("PAR-01", "USE-05"), summary="The streamed usage counts words, not tokens, so it differs from the non-stream usage")
 def stream_usage_mismatch(chunks: Chunks, ctx: Context) -> Chunks:
     for chunk in chunks:
         usage = chunk.get("usage")
