@@ -117,7 +117,7 @@ OPENAI_DEFAULTS = Manifest("OpenAI Chat Completions contract (no manifest given)
 
 _PROMISED = "promised on the page (\"streaming, tool calls, and JSON mode\") but missing from its parameter list"
 SEED_VENDOR_PAGE = Manifest(
-    "seed vendor page (/work/shared/seeds/000_90ba7c9c1796e16c.txt; no manifest given)",
+    "seed vendor page (the OpenAI payload plus top_k and repetition_penalty; no manifest given)",
     {name: True for name in CAPABILITIES},
     vendor="seed vendor",
     notes={

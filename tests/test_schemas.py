@@ -20,7 +20,7 @@ from conformance.schema import SCHEMA_DIR, _reading, load, request_schema, schem
 READINGS = [pytest.param(True, id="strict"), pytest.param(False, id="lenient")]
 SCHEMA_FILES = sorted(path.stem for path in SCHEMA_DIR.glob("*.json"))
 
-# --- documented examples (spec.md; OpenAI x-oaiMeta shapes) ------------------------------------
+# --- documented examples (docs/contract.md; OpenAI x-oaiMeta shapes) ------------------------------------
 
 USAGE = {
     "prompt_tokens": 19,
@@ -347,7 +347,7 @@ BAD = [
     _case("usage-incomplete", "chunk", "$.usage", _edit(USAGE_CHUNK, lambda c: c["usage"].pop("total_tokens"))),
 ]
 
-# --- required by the full OpenAI schema only (spec.md "Lenient profile") ----------------------
+# --- required by the full OpenAI schema only (docs/contract.md: lenient and strict readings) ----------------------
 
 STRICT_ONLY_BAD = [
     pytest.param("request", {**REQUEST, "temperatur": 0.5}, id="request-unknown-key"),
@@ -684,3 +684,13 @@ def test_lenient_request_opens_only_unknown_keys() -> None:
     lenient, strict = request_schema(strict=False), request_schema(strict=True)
     assert strict["additionalProperties"] is False and "additionalProperties" not in lenient
     assert lenient["properties"] == strict["properties"]
+
+
+def test_the_contract_document_is_current() -> None:
+    """docs/contract.md is written from the clause table and the checks' rules: regenerate it
+    with `python -m conformance.contract > docs/contract.md` after changing either."""
+    from pathlib import Path
+
+    from conformance.contract import render
+
+    assert (Path(__file__).resolve().parent.parent / "docs" / "contract.md").read_text(encoding="utf-8") == render()

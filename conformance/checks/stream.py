@@ -1,4 +1,4 @@
-"""Stream framing and chunk-sequence rules SSE-01..SSE-19 (spec.md §3)."""
+"""Stream framing and chunk-sequence rules SSE-01..SSE-19 (docs/contract.md, area stream)."""
 
 from __future__ import annotations
 

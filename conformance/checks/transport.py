@@ -43,7 +43,7 @@ def kept_alive_connection_usable(ev: Evidence) -> Outcome:
 
 @check("HTTP-05", on="interference")
 def concurrent_requests_independent(ev: Evidence) -> Outcome:
-    """Requests in flight at the same time do not disturb each other.  A scenario whose exchanges broke (no complete HTTP response) while others ran, but answered cleanly when replayed alone, shows interference: one WARN listing those scenarios, with their concurrent exchanges; their own rules are judged on the replay."""
+    """Requests in flight at the same time do not disturb each other (a server may queue them, never cut or break one).  A scenario whose exchanges broke or whose stream was cut short (no [DONE], no finish_reason) while others ran, but that answered cleanly when replayed alone, shows interference: one finding listing those scenarios, with their concurrent exchanges; their own rules are judged on the replay.  When the only symptom is a timeout, a saturated server could explain it: a WARN."""
     cases = ev.data.get("interference") or []
     if not cases:
         return passed(f"no exchange broke with up to {ev.data.get('concurrency')} requests in flight")

@@ -1,6 +1,6 @@
 """Render a ``Completion`` exactly as api.openai.com does: a non-stream body or a list of chunks.
 
-Chunks (spec.md section 3): per choice a first delta ``{"role": "assistant", "content": ""}`` (or
+Chunks (docs/contract.md, area stream): per choice a first delta ``{"role": "assistant", "content": ""}`` (or
 the tool-call first-delta form), one content token per chunk, then a finishing chunk with
 ``delta: {}``.  Tool calls: the first delta per call index carries id/type/name and
 ``arguments: ""``, then one ``{index, function: {arguments}}`` delta per fragment.  With n > 1
