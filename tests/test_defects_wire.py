@@ -85,6 +85,8 @@ KINDS: dict[str, Kind] = {
     "tools_parallel": _k(messages=user('Use get_weather for "Paris" and "Tokyo" in parallel'), tools=TOOLS),
     "tools_parallel_stream": _k(messages=user('Use get_weather for "Paris" and "Tokyo" in parallel'), tools=TOOLS, stream=True),
     "tools_none": _k(messages=user("Use get_weather for Paris"), tools=TOOLS, tool_choice="none"),
+    "tools_named_stream": _k(messages=user("Hello"), tools=TOOLS, tool_choice={"type": "function", "function": {"name": "get_time"}},
+                             stream=True),
     "tools_named": _k(messages=user("Hello"), tools=TOOLS, tool_choice={"type": "function", "function": {"name": "get_time"}}),
     "tools_auto_text": _k(messages=user("Hello"), tools=TOOLS),
     "tool_cap": _k(messages=user("Hello"), tools=TOOLS, tool_choice="required", max_tokens=1),
@@ -447,6 +449,9 @@ CASES: dict[str, tuple[str, Check]] = {
     "stops-at-cap": ("count_30_capped", lambda c, m: c.choice["finish_reason"] == "length" and m.choice["finish_reason"] == "stop"
                      and m.json["usage"]["completion_tokens"] == 5),
     "count-cut-short": ("spaced_count", lambda c, m: m.message["content"] == "12" != c.message["content"]),
+    "error-param-none-string": ("invalid", lambda c, m: c.error["param"] == "temperature" and m.error["param"] == "None"),
+    "error-code-status-string": ("invalid", lambda c, m: m.error["code"] == "400" != c.error["code"]),
+    "stream-named-tool-choice-ignored": ("tools_named_stream", lambda c, m: b'"get_time"' in c.raw and b'"get_time"' not in m.raw),
     "usage-counts-one-choice": ("n", lambda c, m: m.json["usage"]["completion_tokens"] == c.json["usage"]["completion_tokens"] // 3),
     "stream-usage-per-choice": ("stream_n_usage", lambda c, m: sum(1 for ch in c.chunks if ch.get("usage")) == 1
                                 and sum(1 for ch in m.chunks if ch.get("usage")) == 2),

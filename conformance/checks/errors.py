@@ -30,7 +30,7 @@ def valid_request_accepted(ev: Evidence) -> Outcome:
 
 @check("ERR-01", on="any")
 def error_envelope(ev: Evidence) -> Outcome:
-    """Every non-2xx answer is JSON shaped {"error": {"message", "type", "param", "code"}} with Content-Type application/json."""
+    """Every non-2xx answer is JSON shaped {"error": {"message", "type", "param", "code"}} with Content-Type application/json.  Read strictly: a param of "None" or "null" is a serialized null (clients test `param is None`), and a code that is the HTTP status as a string ("400") carries no code (a WARN; a FAIL in openai-strict)."""
     for label, ex in [("primary", ev.exchange), *ev.related.items()]:
         if ex.status is None or ex.status < 400:
             continue
@@ -43,6 +43,15 @@ def error_envelope(ev: Evidence) -> Outcome:
         errors = schema.validate("error", body, strict=ev.strict)
         if errors:
             return fail('{"error": {"message", "type", "param", "code"}}', f"{label}: {short(body)}", note="; ".join(errors[:3]))
+        error = body["error"] if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+        if error.get("param") in ("None", "null", "undefined"):
+            return fail("error.param a parameter name or null", f"{label}: error.param = {short(error.get('param'))}",
+                        note="a null serialized as a string")
+        code = error.get("code")
+        if isinstance(code, str) and code == str(ex.status):
+            outcome = fail if ev.strict else warn
+            return outcome("error.code a machine-readable code (e.g. invalid_value) or null",
+                           f"{label}: error.code = {short(code)}, the HTTP status as a string")
     if all(ex.status is not None and ex.status < 400 for ex in [ev.exchange, *ev.related.values()]):
         raise NotApplicable
     return passed()

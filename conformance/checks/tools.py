@@ -77,9 +77,9 @@ def none_calls_nothing(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("TOOL-03", on="tool_call")
+@check("TOOL-03", on=("tool_call", "stream_tool_call"))
 def named_choice_obeyed(ev: Evidence) -> Outcome:
-    """A named tool_choice calls exactly the named function."""
+    """A named tool_choice calls exactly the named function (streamed: in the tool-call deltas).  The probe's prompt asks for another tool, so a server that ignores the choice is not saved by a lucky model."""
     choice = ev.data.get("tool_choice")
     if not isinstance(choice, dict):
         raise NotApplicable
@@ -87,7 +87,11 @@ def named_choice_obeyed(ev: Evidence) -> Outcome:
     if refused:
         return refused
     wanted = choice["function"]["name"]
-    names = [(c.get("function") or {}).get("name") for c in _calls(ev)]
+    if ev.streamed:
+        acc = ev.stream.choices.get(0)
+        names = [t.name for _, t in sorted(acc.tool_calls.items())] if acc else []
+    else:
+        names = [(c.get("function") or {}).get("name") for c in _calls(ev)]
     if names != [wanted]:
         return cut_by_cap(ev, _finish_and_called(ev)[0]) or fail(f"one call to {wanted}", f"calls {names}")
     return passed()

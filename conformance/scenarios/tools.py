@@ -45,6 +45,12 @@ def tools_named(ctx: Context) -> Evidence:
     return _call(ctx, WEATHER_PROMPT, NAMED)
 
 
+@scenario("gated", "stream", "valid", "stream_tool_call")
+def stream_tools_named(ctx: Context) -> Evidence:
+    """A named tool_choice (get_time) on a prompt that asks for get_weather, streamed."""
+    return _call(ctx, WEATHER_PROMPT, NAMED, stream=True)
+
+
 @scenario("gated", "chat", "valid", "tool_none")
 def tools_none(ctx: Context) -> Evidence:
     """tool_choice none: the model must answer in text although tools are offered."""

@@ -59,6 +59,20 @@ def error_message_only(reply: ErrorReply, ctx: Context) -> ErrorReply:
     return reply
 
 
+@defect("error-param-none-string", Stage.ERROR, clause="ERR-01", verdict="FAIL", deviations=("D57",), collateral=("ERR-04",),
+        summary="error.param is the string 'None' (a Python None formatted into the envelope)")
+def error_param_none_string(reply: ErrorReply, ctx: Context) -> ErrorReply:
+    reply.body = {"error": dict(_error(reply), param="None")}
+    return reply
+
+
+@defect("error-code-status-string", Stage.ERROR, clause="ERR-01", verdict="WARN", deviations=("D57",),
+        summary="error.code is the HTTP status as a string ('400') instead of a code")
+def error_code_status_string(reply: ErrorReply, ctx: Context) -> ErrorReply:
+    reply.body = {"error": dict(_error(reply), code=str(reply.status))}
+    return reply
+
+
 @defect("error-param-null", Stage.ERROR, clause="ERR-04", verdict="WARN",
         summary="error.param is always null, even when one field is at fault")
 def error_param_null(reply: ErrorReply, ctx: Context) -> ErrorReply:

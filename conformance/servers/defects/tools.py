@@ -283,6 +283,12 @@ def named_tool_choice_ignored(payload: Body, ctx: Context) -> Body:
     return payload
 
 
+@defect("stream-named-tool-choice-ignored", Stage.REQUEST, clause="TOOL-03", verdict="FAIL", deviations=("D45",), collateral=("SSE-18",),
+        summary="A named tool_choice is honoured in JSON answers but ignored when streaming")
+def stream_named_tool_choice_ignored(payload: Body, ctx: Context) -> Body:
+    return named_tool_choice_ignored(payload, ctx) if payload.get("stream") is True else payload
+
+
 @defect("reject-named-tool-choice", Stage.REQUEST, clause="TOOL-03", verdict="FAIL", deviations=("D44",), collateral=("REQ-01",),
         summary="An object tool_choice is rejected with 400 (\"Invalid tool_choice type: 'object'\")")
 def reject_named_tool_choice(payload: Body, ctx: Context) -> Body:
