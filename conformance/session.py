@@ -27,7 +27,7 @@ from .profiles import DEFAULT_PROFILE, Profile, get_profile
 from .suite import load_suite
 from .target import Context, Target
 from .wire.client import Limits, RawClient
-from .wire.redact import Redactor
+from .wire.redact import Redactor, url_secrets
 
 EMBEDDED_MODEL = "reference-model"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -161,6 +161,7 @@ def _config_redactor(config: RunConfig) -> Redactor:
     secret_names = {n.lower() for n in config.secret_headers}
     values = [config.api_key, os.environ.get(config.api_key_env)]
     values += [v for n, v in config.headers if n.lower() in secret_names]
+    values += url_secrets(config.base_url or "")
     return Redactor([v for v in values if v], extra_sensitive_headers=config.secret_headers)
 
 

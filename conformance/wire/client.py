@@ -32,7 +32,8 @@ import httpx
 
 from conformance import __version__
 from conformance.engine.model import CannotJudge
-from conformance.wire.redact import Redactor
+from conformance.wire.redact import Redactor, cut, url_secrets
+from conformance.wire.redact_stream import redact_split_secrets
 from conformance.wire.sse import FramingFacts, SSEEvent, SSEParser
 
 __all__ = [
@@ -280,9 +281,12 @@ class _CappedText:
         return "\n".join(self._parts)
 
 
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _one_line(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MESSAGE_CAP else text[: _MESSAGE_CAP - 1] + "…"
+    return cut(_flat(text), _MESSAGE_CAP)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -505,7 +509,7 @@ class RawClient:
         secret_headers: Iterable[str] = (),
         stall_limit: int | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = base_url.rstrip("/")  # may end in a query: see url()
         self.api_key = api_key
         self.auth_header = auth_header
         self.auth_scheme = auth_scheme
@@ -518,7 +522,7 @@ class RawClient:
         self.stall_limit = stall_limit
         self._stalls = 0  # consecutive exchanges that ended in a timeout
         self._stall_lock = threading.Lock()
-        self.redactor = Redactor(secrets, extra_sensitive_headers=secret_headers)
+        self.redactor = Redactor([*secrets, *url_secrets(base_url)], extra_sensitive_headers=secret_headers)
         if api_key:
             self.redactor.add_secret(api_key)
         for name, value in self.extra_headers.items():
@@ -543,8 +547,11 @@ class RawClient:
         self._client.close()
 
     def url(self, path: str) -> str:
-        """``base_url`` joined with ``path`` (a leading slash on ``path`` is optional)."""
-        return f"{self.base_url}/{path.lstrip('/')}"
+        """``base_url`` joined with ``path`` (a leading slash on ``path`` is optional); a query on
+        the base URL (Azure's ``?api-version=…``) is kept on every request."""
+        base, has_query, query = self.base_url.partition("?")
+        url = f"{base.rstrip('/')}/{path.lstrip('/')}"
+        return f"{url}{'&' if '?' in url else '?'}{query}" if has_query else url
 
     def post_json(
         self,
@@ -827,11 +834,16 @@ class RawClient:
                 )
                 for e in st.events
             ]
+            events = redact_split_secrets(events, r)
             framing = st.parser.facts
             framing.comments = [r.text(c) for c in framing.comments]
             framing.event_fields = [r.text(c) for c in framing.event_fields]
             framing.other_fields = [r.text(c) for c in framing.other_fields]
-        error = None if st.error is None else TransportError(st.error.kind, r.text(_one_line(st.error.message)))
+        # Redact, then cut: a message quoting a header line may hold the key at any position.
+        error = None if st.error is None else TransportError(st.error.kind, r.cut(_flat(st.error.message), _MESSAGE_CAP))
+        body = r.bytes(bytes(st.body))
+        if st.truncated or st.error is not None:  # the body ends where it was cut, maybe mid-secret
+            body = r.edges_bytes(body)
         after_done = None
         if st.done_event is not None and st.parser is not None:
             after_done = st.parser.facts.bytes_total - st.done_event.end
@@ -839,7 +851,7 @@ class RawClient:
             request=recorded,
             status=st.status,
             headers=r.headers(st.headers),
-            body=r.bytes(bytes(st.body)),
+            body=body,
             events=events,
             framing=framing,
             error=error,
