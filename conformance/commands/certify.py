@@ -57,6 +57,6 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: cannot seal the bundle: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     print(f"bundle: {run_dir} ({len(manifest['files'])} files, signed by {fingerprint(key.public_key())})")
-    print(f"verify: conformance verify {run_dir} --public-key {key_path.with_name(key_path.stem + '.pub.pem')}"
-          if args.signing_key is None else f"verify: conformance verify {run_dir}")
+    public = key_path.with_name(key_path.stem + ".pub.pem") if args.signing_key is None else "SIGNER.pub.pem"
+    print(f"verify: conformance verify {run_dir} --public-key {public}")
     return EXIT_OK if document["summary"]["status"] == "conformant" else EXIT_FAILURES
