@@ -31,7 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def main(args: argparse.Namespace) -> int:
     from ..certify import CertifyError, fingerprint, seal, signing_key
     from ..reports import json_report, render
-    from .run import append_step_summary, build_config, execute_with_progress, print_outcome, target_error, write_outputs
+    from .run import (append_step_summary, build_config, execute_with_progress, print_outcome, target_error,
+                      writable_error, write_or_explain)
 
     problem = target_error(args)
     if problem:
@@ -42,13 +43,19 @@ def main(args: argparse.Namespace) -> int:
     except CertifyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    problem = writable_error(args.reports_dir)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     if created:
         print(f"generated a new signing key: {key_path} (public half beside it)", file=sys.stderr)
     report = execute_with_progress(build_config(args, PROFILE), args.quiet)
     if isinstance(report, int):
         return report
     document = json_report.build(report)
-    run_dir = write_outputs(report, args.reports_dir, document)
+    run_dir = write_or_explain(report, args.reports_dir, document)
+    if run_dir is None:
+        return EXIT_CANNOT_RUN
     print_outcome(document, run_dir, report.interrupted)
     append_step_summary(run_dir)
     try:

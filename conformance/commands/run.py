@@ -2,7 +2,8 @@
 
 Writes reports/<run-id>/ (report.json, junit.xml, report.html, summary.md, transcripts/) and
 points reports/latest at it; appends summary.md to $GITHUB_STEP_SUMMARY when that is set.
-Exit codes: 0 the gate passed, 1 it did not (or the run was interrupted), 2 the run could not start.
+Exit codes: 0 the gate passed, 1 it did not (or the run was interrupted), 2 the run could not start
+(the reports directory is checked for writing before anything is sent) or nothing could be written.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -148,8 +150,22 @@ def execute_with_progress(config: RunConfig, quiet: bool) -> RunReport | int:
     return report
 
 
+def writable_error(reports_dir: Path) -> str | None:
+    """Why reports cannot be written to reports_dir (checked before anything is sent), or None."""
+    try:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=reports_dir) as probe:
+            probe.write(b"0")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        return f"cannot write reports to {reports_dir}: {exc.strerror or exc}"
+    return None
+
+
 def write_outputs(report: RunReport, reports_dir: Path, document: dict[str, Any]) -> Path:
-    """report.json, then every format rendered from it; returns the run directory."""
+    """report.json, then every format rendered from it; returns the run directory.  Raises
+    OSError when report.json cannot be written; trouble with the other formats is printed."""
     from ..reports import json_report, render
 
     run_dir = json_report.write(report, reports_dir, document)
@@ -157,10 +173,24 @@ def write_outputs(report: RunReport, reports_dir: Path, document: dict[str, Any]
         render.render_run(run_dir)
     except render.ReportError as exc:  # a suite bug: keep report.json, say why the rest is missing
         print(f"error: cannot render reports: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"error: report.json written, the other formats could not be: {exc}", file=sys.stderr)
     return run_dir
 
 
-def print_outcome(document: dict[str, Any], run_dir: Path, interrupted: bool) -> None:
+def write_or_explain(report: RunReport, reports_dir: Path, document: dict[str, Any]) -> Path | None:
+    """write_outputs; when nothing could be written, the summary and where it failed go to the
+    terminal instead (returns None)."""
+    try:
+        return write_outputs(report, reports_dir, document)
+    except OSError as exc:
+        print_outcome(document, None, report.interrupted)
+        print(f"error: nothing could be written to {reports_dir}: {exc.strerror or exc}"
+              f"{f' ({exc.filename})' if exc.filename else ''}", file=sys.stderr)
+        return None
+
+
+def print_outcome(document: dict[str, Any], run_dir: Path | None, interrupted: bool) -> None:
     from ..reports import console
 
     details = console.findings(document)
@@ -170,7 +200,8 @@ def print_outcome(document: dict[str, Any], run_dir: Path, interrupted: bool) ->
     run = document["run"]
     print(f"\n{document['summary']['status'].upper()}: profile {run['profile']}, {run['requests']} requests, "
           f"{run['duration_s']} s{' (INTERRUPTED: partial report)' if interrupted else ''}")
-    print(f"report: {run_dir / 'report.json'}\nhtml:   {run_dir / 'report.html'}")
+    if run_dir is not None:
+        print(f"report: {run_dir / 'report.json'}\nhtml:   {run_dir / 'report.html'}")
 
 
 def append_step_summary(run_dir: Path) -> None:
@@ -199,6 +230,7 @@ def main(args: argparse.Namespace) -> int:
             waivers = load(args.baseline)
         except BaselineError as exc:
             problem = str(exc)
+    problem = problem or writable_error(args.reports_dir)
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -210,7 +242,9 @@ def main(args: argparse.Namespace) -> int:
     if waivers is not None:
         gate = evaluate(document, waivers, file=str(args.baseline), fail_on=args.fail_on)
         document["baseline"] = gate.to_dict()
-    run_dir = write_outputs(report, args.reports_dir, document)
+    run_dir = write_or_explain(report, args.reports_dir, document)
+    if run_dir is None:
+        return EXIT_CANNOT_RUN
     print_outcome(document, run_dir, report.interrupted)
     if gate is not None:
         print(describe(gate))

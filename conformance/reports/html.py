@@ -20,6 +20,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from . import atomic
 from .findings import LEVEL_ORDER, VERDICT_ORDER, findings, printable
 
 _CSS = """
@@ -245,5 +246,4 @@ def build(document: dict[str, Any]) -> str:
 
 
 def write(document: dict[str, Any], path: Path) -> Path:
-    path.write_text(build(document), encoding="utf-8")
-    return path
+    return atomic.write_text(path, build(document))

@@ -4,15 +4,16 @@ but PASS).
 Each file names the result (key, verdict, clause, level, expected/observed), then for every
 recorded exchange the runnable curl line (the key is read from the environment, never written),
 the redacted request and the response transcript (SSE events with arrival times).  The
-directory is rewritten whole, so a re-render never leaves files of another run behind.
+directory is built beside the old one and swapped in whole, so a re-render never leaves files of
+another run behind, and a failed one leaves the old directory.
 """
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
+from . import atomic
 from .findings import FINDING_ORDER, findings, printable, transcript_name
 
 DIRNAME = "transcripts"
@@ -43,11 +44,9 @@ def build(result: dict[str, Any]) -> str:
 
 def write(document: dict[str, Any], run_dir: Path) -> Path:
     """Write run_dir/transcripts/<key>.txt for every result with artifacts; returns the directory."""
-    directory = run_dir / DIRNAME
-    if directory.exists():
-        shutil.rmtree(directory)
-    directory.mkdir(parents=True)
-    for result in findings(document, FINDING_ORDER):
-        if result["artifacts"]:
-            (directory / transcript_name(result["key"])).write_text(build(result), encoding="utf-8")
-    return directory
+    def fill(directory: Path) -> None:
+        for result in findings(document, FINDING_ORDER):
+            if result["artifacts"]:
+                (directory / transcript_name(result["key"])).write_text(build(result), encoding="utf-8")
+
+    return atomic.replace_dir(run_dir / DIRNAME, fill)
