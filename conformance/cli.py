@@ -6,6 +6,8 @@ import argparse
 import importlib
 import sys
 
+from . import interrupts
+
 # Subcommand name -> module in conformance.commands (each has add_parser() and main()).
 COMMANDS = {
     "run": "run",
@@ -20,6 +22,8 @@ COMMANDS = {
     "verify": "verify",
     "proxy": "proxy",
 }
+# Subcommands that execute a run: interrupts stay held until the run's guard delivers them.
+RUNS = frozenset({"run", "certify"})
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
@@ -34,9 +38,21 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser, modules = build_parser()
-    args = parser.parse_args(argv)
-    return modules[args.command].main(args)
+    """Dispatch to a subcommand.  Ctrl-C and SIGTERM are held from the first moment until a run's
+    guard can turn them into a partial report (see `conformance.interrupts`); one that still ends
+    the command outside a run gives one line, not a traceback."""
+    interrupts.defer()
+    try:
+        parser, modules = build_parser()
+        args = parser.parse_args(argv)
+        if args.command not in RUNS:
+            interrupts.deliver()
+        return modules[args.command].main(args)
+    except KeyboardInterrupt:
+        print("interrupted: stopped before a report could be written", file=sys.stderr)
+        return 1
+    finally:
+        interrupts.deliver()
 
 
 if __name__ == "__main__":

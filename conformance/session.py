@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, capabilities, schema
+from . import __version__, capabilities, interrupts, schema
 from .engine import Budget, CheckSpec, Result, Runner, ScenarioSpec
 from .engine.runner import RunOutcome
 from .profiles import DEFAULT_PROFILE, Profile, get_profile
@@ -119,10 +119,10 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     profile = get_profile(config.profile)
     if config.fuzz_examples is not None:
         profile = dataclasses.replace(profile, fuzz_examples=config.fuzz_examples)
-    checks, scenarios = select(profile, config)
-    manifest = _manifest(config, profile)
     # Placeholders until the target is resolved: an interrupt can arrive at any point (even while
-    # the embedded server starts), and the partial report still needs a target and a redactor.
+    # the suite is imported or the embedded server starts), and the partial report still needs a
+    # target, a manifest and a redactor.
+    manifest = capabilities.default_for(profile.name)
     target = Target(config.base_url or "(embedded reference server, not started)", config.model or EMBEDDED_MODEL,
                     embedded=not config.base_url)
     redactor = _config_redactor(config)
@@ -130,6 +130,9 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     facts: dict[str, Any] = {}
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
     try:
+        interrupts.deliver()  # an interrupt held since the CLI started is raised here, inside the guard
+        checks, scenarios = select(profile, config)  # imports the whole suite: ~0.5 s
+        manifest = _manifest(config, profile)
         with resolve_target(config) as target:
             if not target.model:
                 raise ValueError("--model is required with --base-url")
@@ -166,8 +169,9 @@ def _config_redactor(config: RunConfig) -> Redactor:
 
 
 def stall_limit(concurrency: int) -> int:
-    """Consecutive timed-out exchanges after which the run stops sending: two full waves of
-    concurrent scenarios, so one slow scenario among healthy ones never trips it."""
+    """Consecutive exchanges ended by a deadline or a cap after which the run stops sending: two
+    full waves of concurrent scenarios (so a run against a target that stalls every exchange costs
+    about twice the per-exchange deadline), and one slow scenario among healthy ones never trips it."""
     return max(4, 2 * concurrency)
 
 

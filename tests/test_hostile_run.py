@@ -17,7 +17,7 @@ import pytest
 
 from conformance.engine import Verdict
 from conformance.reports import json_report
-from conformance.session import REFERENCE_CAPABILITIES, RunConfig, RunReport, TargetUnreachable, execute
+from conformance.session import REFERENCE_CAPABILITIES, RunConfig, RunReport, TargetUnreachable, execute, stall_limit
 from conformance.wire.client import Limits
 from tests.hostile.servers import start_hostile
 
@@ -176,3 +176,15 @@ def test_a_target_that_stays_rate_limited_gets_errors_not_failures() -> None:
     verdicts = {r.verdict for r in report.results}
     assert Verdict.FAIL not in verdicts and Verdict.ERROR in verdicts and took < BOUND_S
     assert all("rate limited: HTTP 429 after 3 attempt(s)" in r.note for r in report.results if r.verdict is Verdict.ERROR)
+
+
+@pytest.mark.parametrize(("kind", "cap"), [("endless-stream", "too-many-events"), ("huge-json", "body-too-large")])
+def test_exchanges_ended_by_a_cap_trip_the_stall_breaker(kind: str, cap: str) -> None:
+    """An endless stream is ended by the event cap, a huge body by the body cap, never by a
+    timeout: those exchanges count towards 'target stalled' too, so the run stops sending after
+    about two waves instead of reading every scenario's worth of stream."""
+    with start_hostile(kind) as srv:
+        report, _, _ = _run(_config(srv.base_url))
+    assert report.requests <= 1 + stall_limit(CONCURRENCY) + CONCURRENCY  # preflight, two waves, those in flight
+    stalled = [r for r in report.results if r.verdict is Verdict.ERROR and "target stalled" in r.note]
+    assert stalled and all(cap in r.note for r in stalled), stalled[:1]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -79,12 +78,6 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
                    help="known failures (YAML/JSON, see `conformance baseline`): only new ones and expired waivers fail")
 
 
-def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
-    # One interrupt is enough: a second SIGTERM must not cut short stopping the server and writing the report.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
-
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
 
@@ -135,7 +128,6 @@ def execute_with_progress(config: RunConfig, quiet: bool) -> RunReport | int:
     from ..session import TargetUnreachable, execute
 
     progress = console.Progress()
-    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     try:
         report = execute(config, on_result=(lambda r: None) if quiet else progress,
                          on_start=(lambda c, s: None) if quiet else progress.start)

@@ -81,13 +81,14 @@ class TransportError:
     message: str
 
 
-#: Error kinds that mean the target kept the suite waiting until a timeout fired.
-STALL_KINDS = frozenset({"connect-timeout", "read-timeout", "total-timeout"})
+#: Error kinds that mean a deadline or a cap, not the server, ended the exchange: the target kept
+#: the suite waiting, or would have sent without end.
+STALL_KINDS = frozenset({"connect-timeout", "read-timeout", "total-timeout", "too-many-events", "body-too-large"})
 
 
 class TargetStalled(CannotJudge):
-    """Raised instead of sending when ``RawClient.stall_limit`` exchanges in a row ended in a
-    timeout: every further request would only wait for its timeout too."""
+    """Raised instead of sending when ``RawClient.stall_limit`` exchanges in a row were ended by a
+    deadline or a cap (every further request would only run into it too), or after ``close()``."""
 
 
 class Budget(Protocol):
@@ -488,8 +489,8 @@ class RawClient:
     only ever goes to ``base_url``'s host.  ``secret_headers`` are redacted like
     ``Authorization`` wherever they appear, and their values in ``extra_headers``
     are registered as secrets.  With ``stall_limit`` set, once that many exchanges
-    in a row have ended in a timeout, requests raise :class:`TargetStalled` instead
-    of being sent (any exchange that ends otherwise resets the count).
+    in a row have been ended by a deadline or a cap (:data:`STALL_KINDS`), requests
+    raise :class:`TargetStalled` instead of being sent (any exchange that ends otherwise resets the count).
     """
 
     def __init__(
@@ -520,8 +521,10 @@ class RawClient:
         self.budget = budget
         self.key_env = key_env
         self.stall_limit = stall_limit
-        self._stalls = 0  # consecutive exchanges that ended in a timeout
+        self._stalls = 0  # consecutive exchanges ended by a deadline or a cap
+        self._stall_kinds: set[str] = set()
         self._stall_lock = threading.Lock()
+        self._closed = False
         self.redactor = Redactor([*secrets, *url_secrets(base_url)], extra_sensitive_headers=secret_headers)
         if api_key:
             self.redactor.add_secret(api_key)
@@ -543,7 +546,9 @@ class RawClient:
         self.close()
 
     def close(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections; later requests raise :class:`TargetStalled` (scenario
+        threads still running after an interrupt stop at their next request)."""
+        self._closed = True
         self._client.close()
 
     def url(self, path: str) -> str:
@@ -628,15 +633,21 @@ class RawClient:
         return exchange
 
     def _check_stalled(self) -> None:
+        if self._closed:
+            raise TargetStalled("not sent: the run was stopped")
         if self.stall_limit is not None and self._stalls >= self.stall_limit:
-            raise TargetStalled(
-                f"target stalled: the last {self._stalls} exchanges all ended in a timeout; no further requests sent"
-            )
+            kinds = ", ".join(sorted(self._stall_kinds))
+            raise TargetStalled(f"target stalled: the last {self._stalls} exchanges were all ended by a deadline "
+                                f"or a cap ({kinds}); no further requests sent")
 
     def _count_stall(self, exchange: Exchange) -> None:
         stalled = exchange.error is not None and exchange.error.kind in STALL_KINDS
         with self._stall_lock:
             self._stalls = self._stalls + 1 if stalled else 0
+            if stalled and exchange.error is not None:
+                self._stall_kinds.add(exchange.error.kind)
+            elif not stalled:
+                self._stall_kinds.clear()
 
     def _retry_wait(self, exchange: Exchange) -> float:
         ms = exchange.header("retry-after-ms")
