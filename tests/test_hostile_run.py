@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conformance.engine import Verdict
-from conformance.reports import json_report
+from conformance.reports import json_report, render
 from conformance.session import REFERENCE_CAPABILITIES, RunConfig, RunReport, TargetUnreachable, execute, stall_limit
 from conformance.wire.client import Limits
 from tests.hostile.servers import start_hostile
@@ -88,6 +88,11 @@ def _assert_report_written(report: RunReport, tmp_path: Path) -> dict:
     run_dir = json_report.write(report, tmp_path)
     text = (run_dir / "report.json").read_text(encoding="utf-8")
     assert KEY not in text
+    render.render_run(run_dir)
+    # Each exchange is rendered once, so the other formats stay within the size of report.json.
+    size = len(text.encode("utf-8"))
+    assert (run_dir / "report.html").stat().st_size < 1.5 * size
+    assert sum(p.stat().st_size for p in (run_dir / "transcripts").rglob("*") if p.is_file()) < 1.5 * size
     return json.loads(text)
 
 

@@ -139,7 +139,8 @@ def test_hostile_server(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     if ex.error is not None:
         assert "\n" not in ex.error.message and ex.error.message
     assert len(ex.body) <= CAP
-    assert peak < 8 * CAP, f"peak traced memory {peak} bytes"
+    # The body is held once (no decoded or redacted copy of it), plus a fixed overhead.
+    assert peak < CAP + 2 * 1024 * 1024, f"peak traced memory {peak} bytes"
     assert {host for host, _ in contacted} == {"127.0.0.1"}
     assert KEY not in repr(ex) and KEY not in ex.transcript()
     expect.check(ex)

@@ -70,7 +70,8 @@ def build(report: RunReport) -> dict[str, Any]:
     return report.redactor.obj(document)  # last line of defence: no secret leaves in a report
 
 
-def _artifact_id(artifact: dict[str, Any]) -> str:
+def artifact_id(artifact: dict[str, Any]) -> str:
+    """The id of an exchange in the artifacts table: a hash of its content."""
     return hashlib.sha256(json.dumps(artifact, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
 
@@ -86,7 +87,7 @@ def compact(document: dict[str, Any]) -> dict[str, Any]:
     for result in document["results"]:
         ids = []
         for artifact in result["artifacts"]:
-            ids.append(_artifact_id(artifact))
+            ids.append(artifact_id(artifact))
             table.setdefault(ids[-1], artifact)
         results.append({**result, "artifacts": ids})
     return {**document, "results": results, "artifacts": table}

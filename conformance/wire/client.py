@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import email.utils
 import functools
+import io
 import json
 import shlex
 import ssl
@@ -22,7 +23,7 @@ import socket
 import threading
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
@@ -50,6 +51,7 @@ __all__ = [
 USER_AGENT = f"oai-conformance/{__version__}"
 TRANSCRIPT_CAP = 64 * 1024
 _MESSAGE_CAP = 300
+_PIECE = 64 * 1024  # decoded bytes per step when inflating a compressed body
 # Sized for the runner's ~8 worker threads with headroom; idle sockets expire quickly.
 _POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=5.0)
 # Request headers curl sets itself or that would make the output unreadable.
@@ -215,7 +217,11 @@ class Exchange:
         return "" if value is None else value.split(";", 1)[0].strip().lower()
 
     def json(self) -> object:
-        """``json.loads(body)``; raises ``ValueError`` with a one-line message when the body is not JSON."""
+        """``json.loads(body)``; raises ``ValueError`` with a one-line message when the body is not
+        JSON, or was cut at the body cap (not parsed: it cannot be whole, and parsing megabytes of
+        it in every check would multiply the memory the cap bounds)."""
+        if self.error is not None and self.error.kind == "body-too-large":
+            raise ValueError(f"body not parsed: cut at the body cap after {len(self.body)} bytes")
         try:
             return json.loads(self.body)
         except RecursionError:
@@ -251,8 +257,8 @@ class Exchange:
                     out.add(f"({self.after_done_bytes} bytes after [DONE])")
                 if self.open_after_done:
                     out.add("(connection still open after [DONE]; stopped reading)")
-            else:
-                out.add(self.body.decode("utf-8", errors="replace"))
+            else:  # the body is already redacted: cutting it cannot expose part of a secret
+                out.add(self.body[:TRANSCRIPT_CAP].decode("utf-8", errors="replace"))
         if self.truncated:
             out.add("(the suite stopped reading before the end of the body)")
         if self.error is not None:
@@ -270,9 +276,13 @@ class _CappedText:
         self._dropped = 0
 
     def add(self, line: str) -> None:
-        if self._size + len(line) + 1 > self._cap:
-            self._dropped += len(line) + 1
-            return
+        room = self._cap - self._size - 1
+        if len(line) > room:  # keep what fits of the line that crosses the cap, drop the rest
+            kept = line[: max(room, 0)]
+            self._dropped += len(line) - len(kept) + (0 if kept else 1)
+            if not kept:
+                return
+            line = kept
         self._parts.append(line)
         self._size += len(line) + 1
 
@@ -427,6 +437,17 @@ class _Decoder:
         self._produced = self._produced or bool(out)
         return out
 
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        """Decode ``data`` in pieces of at most :data:`_PIECE` bytes: a compressed chunk that inflates
+        to megabytes never exists decoded in one piece (the caller stops at its cap)."""
+        if self._z is None:
+            yield data
+            return
+        out = self.decode(data, _PIECE)
+        yield out
+        while self._z.unconsumed_tail:
+            yield self.decode(self._z.unconsumed_tail, _PIECE)
+
     def flush(self) -> bytes:
         return b"" if self._z is None else self._z.flush()
 
@@ -465,7 +486,8 @@ class _Read:
         self.http_version = ""
         self.headers: list[tuple[str, str]] = []
         self.ttfb: float | None = None
-        self.body = bytearray()
+        # BytesIO hands over its buffer without a copy (getvalue): a capped body is held once, not twice.
+        self.body = io.BytesIO()
         self.parser: SSEParser | None = None
         self.events: list[SSEEvent] = []
         self.done_event: SSEEvent | None = None
@@ -478,8 +500,8 @@ class _Read:
         if self.status is None:
             return "before the response headers"
         if self.parser is not None:
-            return f"after {_plural(len(self.events), 'event')} ({_plural(len(self.body), 'byte')})"
-        return f"after {_plural(len(self.body), 'body byte')}"
+            return f"after {_plural(len(self.events), 'event')} ({_plural(self.body.tell(), 'byte')})"
+        return f"after {_plural(self.body.tell(), 'body byte')}"
 
 
 class RawClient:
@@ -747,7 +769,7 @@ class RawClient:
         try:
             for chunk in response.iter_raw():
                 now = time.monotonic()
-                if self._take(decoder.decode(chunk, limits.max_body_bytes - len(st.body) + 1), now - st.t0, st):
+                if any(self._take(piece, now - st.t0, st) for piece in decoder.pieces(chunk)):
                     return
                 if st.done_event is not None and now >= st.done_deadline:
                     st.open_after_done = True
@@ -778,11 +800,11 @@ class RawClient:
     def _take(self, data: bytes, at: float, st: _Read) -> bool:
         """Append decoded ``data``; returns True when a cap stops the read."""
         limits = st.limits
-        room = limits.max_body_bytes - len(st.body)
+        room = limits.max_body_bytes - st.body.tell()
         over = len(data) > room
         if over:
             data = data[:room]
-        st.body += data
+        st.body.write(data)
         if st.parser is not None and data:
             for ev in st.parser.feed(data, at):
                 if len(st.events) >= limits.max_stream_events:
@@ -852,7 +874,7 @@ class RawClient:
             framing.other_fields = [r.text(c) for c in framing.other_fields]
         # Redact, then cut: a message quoting a header line may hold the key at any position.
         error = None if st.error is None else TransportError(st.error.kind, r.cut(_flat(st.error.message), _MESSAGE_CAP))
-        body = r.bytes(bytes(st.body))
+        body = r.bytes(st.body.getvalue())
         if st.truncated or st.error is not None:  # the body ends where it was cut, maybe mid-secret
             body = r.edges_bytes(body)
         after_done = None

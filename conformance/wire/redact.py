@@ -179,9 +179,11 @@ class Redactor:
         """:meth:`edges` for UTF-8 bytes (a multi-byte character split by the cut is left as it is)."""
         if not end or self._patterns.prefix is None:
             return b
-        head, tail = b[:-1024], b[-1024:]  # a fragment is shorter than any secret
-        text = tail.decode("utf-8", "surrogateescape")
-        return head + self.edges(text).encode("utf-8", "surrogateescape")
+        tail = b[-1024:].decode("utf-8", "surrogateescape")  # a fragment is shorter than any secret
+        redacted = self.edges(tail)
+        if redacted == tail:
+            return b  # no copy of a body that may be megabytes long
+        return b[: len(b) - len(tail.encode("utf-8", "surrogateescape"))] + redacted.encode("utf-8", "surrogateescape")
 
     def cut(self, s: str, limit: int) -> str:
         """Redact, then shorten to at most ``limit`` characters (ending in ``…`` when shortened)."""
