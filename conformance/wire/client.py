@@ -50,6 +50,9 @@ __all__ = [
 
 USER_AGENT = f"oai-conformance/{__version__}"
 TRANSCRIPT_CAP = 64 * 1024
+# Body bytes a transcript shows: every distinct exchange is kept in the report, so a hostile
+# target answering each request with a long body must not cost TRANSCRIPT_CAP per exchange.
+_BODY_SHOWN = 16 * 1024
 _MESSAGE_CAP = 300
 _PIECE = 64 * 1024  # decoded bytes per step when inflating a compressed body
 # Sized for the runner's ~8 worker threads with headroom; idle sockets expire quickly.
@@ -232,7 +235,8 @@ class Exchange:
 
     def transcript(self) -> str:
         """Human-readable record: request line, status line, headers, then the body or the SSE
-        events with ``+0.012s`` arrival times, then the transport error; capped to ~64 KiB."""
+        events with ``+0.012s`` arrival times, then the transport error; at most 16 KiB of a body,
+        ~64 KiB in all."""
         out = _CappedText(TRANSCRIPT_CAP)
         out.add(f"> {self.request.method} {self.request.url}")
         if self.status is None:
@@ -252,13 +256,16 @@ class Exchange:
                         out.add(f"{'':8}{line}")
                 tail = self.body[self.events[-1].end :] if self.events else self.body
                 if tail and not self.truncated:
-                    out.add(f"(not part of any event: {tail.decode('utf-8', errors='replace')!r})")
+                    out.add(f"(not part of any event: {tail[:_BODY_SHOWN].decode('utf-8', errors='replace')!r}"
+                            f"{f' and {len(tail) - _BODY_SHOWN} more bytes' if len(tail) > _BODY_SHOWN else ''})")
                 if self.after_done_bytes:
                     out.add(f"({self.after_done_bytes} bytes after [DONE])")
                 if self.open_after_done:
                     out.add("(connection still open after [DONE]; stopped reading)")
             else:  # the body is already redacted: cutting it cannot expose part of a secret
-                out.add(self.body[:TRANSCRIPT_CAP].decode("utf-8", errors="replace"))
+                out.add(self.body[:_BODY_SHOWN].decode("utf-8", errors="replace"))
+                if len(self.body) > _BODY_SHOWN:
+                    out.add(f"(… {len(self.body) - _BODY_SHOWN} more body bytes not shown)")
         if self.truncated:
             out.add("(the suite stopped reading before the end of the body)")
         if self.error is not None:
