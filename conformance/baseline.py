@@ -27,6 +27,8 @@ from typing import Any
 
 import yaml
 
+from .reports import atomic
+
 VERSION = 1
 FAILING = ("FAIL", "ERROR", "WARN")
 PASSING = ("PASS", "INFO")
@@ -75,8 +77,7 @@ class Baseline:
 
     def save(self, path: Path) -> Path:
         """Write YAML, or JSON when the file name ends in .json."""
-        path.write_text(self.dump_json() if path.suffix.lower() == ".json" else self.dump(), encoding="utf-8")
-        return path
+        return atomic.write_text(path, self.dump_json() if path.suffix.lower() == ".json" else self.dump())
 
 
 def parse_date(value: object, where: str = "expires") -> dt.date:

@@ -38,6 +38,7 @@ import yaml
 
 from .engine import Outcome, Skip, fail
 from .stats import DEFAULT_FALSE_ALARM
+from .wire.redact import cut
 
 if TYPE_CHECKING:
     from .evidence import Evidence
@@ -240,4 +241,4 @@ def _error_message(ex: Exchange) -> str:
         message = error.get("message") if isinstance(error, dict) else error
     except (ValueError, AttributeError):
         message = ex.body[:120].decode("utf-8", "replace")
-    return json.dumps(message, ensure_ascii=False)[:200] if message else ""
+    return cut(json.dumps(message, ensure_ascii=False), 200) if message else ""

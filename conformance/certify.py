@@ -35,7 +35,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from .reports import render
+from .reports import atomic, render
 from .reports.json_report import status_of
 
 MANIFEST = "MANIFEST.json"
@@ -166,11 +166,11 @@ def manifest(bundle: Path, document: dict[str, Any], public_key: Ed25519PublicKe
 def seal(bundle: Path, key: Ed25519PrivateKey) -> dict[str, Any]:
     """Write signer.pub.pem, MANIFEST.json and MANIFEST.sig into a run directory; returns the manifest."""
     document = render.load(bundle)
-    (bundle / PUBLIC_KEY).write_bytes(public_pem(key.public_key()))
+    atomic.write_bytes(bundle / PUBLIC_KEY, public_pem(key.public_key()))
     body = manifest(bundle, document, key.public_key())
     data = (json.dumps(body, indent=2, sort_keys=True) + "\n").encode("utf-8")
-    (bundle / MANIFEST).write_bytes(data)
-    (bundle / SIGNATURE).write_text(base64.b64encode(key.sign(data)).decode("ascii") + "\n", encoding="ascii")
+    atomic.write_bytes(bundle / MANIFEST, data)
+    atomic.write_bytes(bundle / SIGNATURE, base64.b64encode(key.sign(data)) + b"\n")
     return body
 
 

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import NoReturn
 
-from . import __version__
+from . import __version__, interrupts
 from .terminal import install as escape_terminal_output
 
 EXIT_USAGE = 2
@@ -30,6 +30,8 @@ COMMANDS = {
     "verify": "verify",
     "proxy": "proxy",
 }
+# Subcommands that execute a run: interrupts stay held until the run's guard delivers them.
+RUNS = frozenset({"run", "certify"})
 
 
 class Parser(argparse.ArgumentParser):
@@ -51,13 +53,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Dispatch to a subcommand.  Ctrl-C and SIGTERM are held from the first moment until a run's
+    guard can turn them into a partial report (see `conformance.interrupts`); one that still ends
+    the command before a run started gives one line and exit 130, not a traceback."""
     escape_terminal_output()
+    interrupts.defer()
     try:
         parser, modules = build_parser()
         args = parser.parse_args(argv)
+        if args.command not in RUNS:
+            interrupts.deliver()
         return modules[args.command].main(args)
     except KeyboardInterrupt:  # before a run started (a started run writes its partial report and returns)
-        print("interrupted", file=sys.stderr)
+        print("interrupted: stopped before a report could be written", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (`conformance list-checks | head`): stop quietly.  Python would
@@ -65,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+    finally:
+        interrupts.deliver()
 
 
 if __name__ == "__main__":

@@ -90,11 +90,14 @@ def base_url(text: str) -> str:
     if _BAD_TEXT.search(text) or any(c.isspace() for c in text):
         raise argparse.ArgumentTypeError("contains whitespace or control characters (CR/LF?)")
     parts = urlsplit(text)
+    # The URL may carry credentials (user:password@, ?api-key=): never repeat it whole.
+    shown = f"{parts.scheme}://{parts.hostname or '?'}{parts.path}" if parts.scheme else "the value"
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an http:// or https:// URL with a host")
-    if parts.query or parts.fragment:
-        raise argparse.ArgumentTypeError(f"{text!r} has a query or fragment; give the base URL only, e.g. https://host/v1")
-    return text.rstrip("/")
+        raise argparse.ArgumentTypeError(f"{shown!r} is not an http:// or https:// URL with a host")
+    if parts.fragment:
+        raise argparse.ArgumentTypeError(f"{shown!r} has a #fragment; give the base URL, e.g. https://host/v1")
+    # A query stays: Azure-style endpoints are addressed with ?api-version=..., kept on every request.
+    return text if parts.query else text.rstrip("/")
 
 
 def text(value: str) -> str:

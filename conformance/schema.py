@@ -28,6 +28,8 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from .wire.redact import cut
+
 def _schema_dir() -> Path:
     """The repo's schemas/ (a checkout or an editable install), else the copy a regular install
     puts under ``<prefix>/share/oai-conformance/schemas``."""
@@ -98,9 +100,7 @@ def _leaves(error: ValidationError) -> list[ValidationError]:
 
 def _shorten(message: str) -> str:
     # jsonschema embeds the repr of the failing instance, which can be a whole response.
-    if len(message) <= _MAX_MESSAGE_CHARS:
-        return message
-    return message[: _MAX_MESSAGE_CHARS - 1] + "…"
+    return cut(message, _MAX_MESSAGE_CHARS)  # redacts first: the instance may echo the key
 
 
 @cache

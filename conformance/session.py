@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, capabilities, schema
+from . import __version__, capabilities, interrupts, schema
 from .engine import Budget, CheckSpec, Result, Runner, ScenarioSpec, Verdict
 from .engine.runner import RunOutcome
 from .preflight import SetupError, TargetUnreachable, preflight
@@ -30,7 +30,7 @@ from .selection import check_filters, clause_prefixes, scenario_names
 from .suite import load_suite
 from .target import Context, Target
 from .wire.client import Limits, RawClient
-from .wire.redact import Redactor
+from .wire.redact import Redactor, url_secrets
 
 EMBEDDED_MODEL = "reference-model"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -140,9 +140,10 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
         profile = dataclasses.replace(profile, fuzz_examples=config.fuzz_examples)
     if config.require_auth:
         profile = dataclasses.replace(profile, require_auth=True)
-    manifest = _manifest(config, profile)
     # Placeholders until the target is resolved: an interrupt can arrive at any point (even while
-    # the embedded server starts), and the partial report still needs a target and a redactor.
+    # the suite is imported or the embedded server starts), and the partial report still needs a
+    # target, a manifest and a redactor.
+    manifest = capabilities.default_for(profile.name)
     target = Target(config.base_url or "(embedded reference server, not started)", config.model or EMBEDDED_MODEL,
                     embedded=not config.base_url)
     redactor = _config_redactor(config)
@@ -150,7 +151,9 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     facts: dict[str, Any] = {}
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
     try:
-        checks, scenarios = select_checked(profile, config)  # imports the suite: an interrupt may land here too
+        checks, scenarios = select_checked(profile, config)  # imports the whole suite: ~0.5 s, interrupts still held
+        manifest = _manifest(config, profile)
+        interrupts.deliver()  # an interrupt held since the CLI started is raised here, inside the guard
         with resolve_target(config) as target:
             if not target.model:
                 raise ValueError("--model is required with --base-url")
@@ -222,13 +225,16 @@ def _config_redactor(config: RunConfig) -> Redactor:
     secret_names = {n.lower() for n in config.secret_headers}
     values = [config.api_key, os.environ.get(config.api_key_env)]
     values += [v for n, v in config.headers if n.lower() in secret_names]
+    values += url_secrets(config.base_url or "")
     return Redactor([v for v in values if v], extra_sensitive_headers=config.secret_headers)
 
 
 def stall_limit(concurrency: int) -> int:
-    """Consecutive timed-out exchanges after which the run stops sending: two full waves of
-    concurrent scenarios, so one slow scenario among healthy ones never trips it."""
-    return max(4, 2 * concurrency)
+    """Consecutive exchanges ended by a deadline or a cap after which the run stops sending: one
+    full wave of concurrent scenarios, so one slow scenario among healthy ones never trips it, and
+    a run against a target that stalls every exchange costs about twice the per-exchange deadline
+    (the wave that trips it, and the exchanges started while it was ending)."""
+    return max(4, concurrency)
 
 
 def _provenance(config: RunConfig, target: Target, profile: Profile, facts: dict[str, Any],

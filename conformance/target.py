@@ -77,7 +77,7 @@ def _reported_tokens(exchange: Exchange) -> int:
     payloads: list[Any] = []
     if exchange.events is not None:
         payloads = [e.data for e in exchange.events[-3:]]
-    elif exchange.status == 200:
+    elif exchange.status == 200 and b'"usage"' in exchange.body:  # no decoded copy of a body without usage
         payloads = [exchange.body.decode("utf-8", "replace")]
     for raw in payloads:
         if '"usage"' not in raw:

@@ -103,8 +103,10 @@ def test_bundle_lists_every_file_with_its_hash(bundle: tuple[Path, Path]) -> Non
 
 def test_verify_accepts_an_intact_bundle(bundle: tuple[Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
     path, config = bundle
-    assert _verify(path) == 0
-    assert "key shipped in the bundle" in capsys.readouterr().out
+    assert _verify(path) == 3  # intact, but who signed is not known
+    assert "integrity only, signer not verified" in capsys.readouterr().out
+    assert _verify(path, "--trust-embedded-key") == 0
+    assert "key shipped in the bundle, not verified" in capsys.readouterr().out
     assert _verify(path, "--public-key", str(config / "signing-key.pub.pem")) == 0
     assert "pinned key" in capsys.readouterr().out
     assert _verify(path, "--public-key", str(config / "signing-key.pem")) == 0  # a private key gives its public half
@@ -164,7 +166,10 @@ def test_verify_detects_tampering(copy: Path, tamper: Any, message: str, capsys:
 def test_a_pinned_key_catches_a_resigned_bundle(copy: Path, bundle: tuple[Path, Path],
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     _tamper_resign(copy)
-    assert _verify(copy) == 0  # integrity only
+    assert _verify(copy) == 3  # never "OK" without a trusted key
+    out = capsys.readouterr().out
+    assert not out.startswith("OK") and "integrity only, signer not verified" in out
+    assert "(claimed by an unverified signer)" in out
     assert _verify(copy, "--public-key", str(bundle[1] / "signing-key.pub.pem")) == 1
     assert "signature does not match" in capsys.readouterr().out
 

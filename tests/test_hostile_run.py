@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from conformance.engine import Verdict
-from conformance.reports import json_report
-from conformance.session import REFERENCE_CAPABILITIES, RunConfig, RunReport, TargetUnreachable, execute
+from conformance.reports import json_report, render
+from conformance.session import REFERENCE_CAPABILITIES, RunConfig, RunReport, TargetUnreachable, execute, stall_limit
 from conformance.wire.client import Limits
 from tests.hostile.servers import start_hostile
 
@@ -26,7 +26,7 @@ CAP = 1024 * 1024
 LIMITS = Limits(connect_timeout=1.0, read_timeout=1.0, total_timeout=2.0, max_body_bytes=CAP, max_stream_events=500,
                 done_grace=0.3)
 CONCURRENCY = 16
-# Scenarios run concurrently, and the client stops sending after two waves of timed-out
+# Scenarios run concurrently, and the client stops sending after a wave of timed-out
 # exchanges, so even a target that stalls every request costs a few total timeouts.
 BOUND_S = 3 * LIMITS.total_timeout * 3
 PEAK_BYTES = 80 * CAP  # imports included; the report shares one rendering of each transcript per scenario
@@ -88,6 +88,11 @@ def _assert_report_written(report: RunReport, tmp_path: Path) -> dict:
     run_dir = json_report.write(report, tmp_path)
     text = (run_dir / "report.json").read_text(encoding="utf-8")
     assert KEY not in text
+    render.render_run(run_dir)
+    # Each exchange is rendered once, so the other formats stay within the size of report.json.
+    size = len(text.encode("utf-8"))
+    assert (run_dir / "report.html").stat().st_size < 1.5 * size
+    assert sum(p.stat().st_size for p in (run_dir / "transcripts").rglob("*") if p.is_file()) < 1.5 * size
     return json.loads(text)
 
 
@@ -127,7 +132,7 @@ def test_unreachable_at_preflight(kind: str) -> None:
 
 def test_fuzz_is_bounded_by_the_stall_breaker() -> None:
     """With generated traffic on, a target that never answers still costs a few timeouts: once
-    two waves of exchanges have timed out, nothing more is sent and the rest is ERROR."""
+    a wave of exchanges has timed out, nothing more is sent and the rest is ERROR."""
     with start_hostile("silent") as srv:
         report, took, _ = _run(_config(srv.base_url, fuzz_examples=20))
     assert took < BOUND_S
@@ -176,3 +181,15 @@ def test_a_target_that_stays_rate_limited_gets_errors_not_failures() -> None:
     verdicts = {r.verdict for r in report.results}
     assert Verdict.FAIL not in verdicts and Verdict.ERROR in verdicts and took < BOUND_S
     assert all("rate limited: HTTP 429 after 3 attempt(s)" in r.note for r in report.results if r.verdict is Verdict.ERROR)
+
+
+@pytest.mark.parametrize(("kind", "cap"), [("endless-stream", "too-many-events"), ("huge-json", "body-too-large")])
+def test_exchanges_ended_by_a_cap_trip_the_stall_breaker(kind: str, cap: str) -> None:
+    """An endless stream is ended by the event cap, a huge body by the body cap, never by a
+    timeout: those exchanges count towards 'target stalled' too, so the run stops sending after
+    about one wave instead of reading every scenario's worth of stream."""
+    with start_hostile(kind) as srv:
+        report, _, _ = _run(_config(srv.base_url))
+    assert report.requests <= 1 + stall_limit(CONCURRENCY) + CONCURRENCY  # preflight, the streak, those in flight
+    stalled = [r for r in report.results if r.verdict is Verdict.ERROR and "target stalled" in r.note]
+    assert stalled and all(cap in r.note for r in stalled), stalled[:1]

@@ -11,8 +11,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from collections.abc import Iterator
 from types import SimpleNamespace
 from urllib.parse import urlsplit
 
@@ -136,3 +138,82 @@ def test_interrupt_during_preflight(monkeypatch: pytest.MonkeyPatch, spawned: li
     report = execute(RunConfig(api_key=KEY, command=["conformance", "run", "--api-key-env", "X"]))
     _assert_interrupted_and_stopped(report, spawned)
     assert report.target.embedded and KEY not in json.dumps(report.provenance)
+
+
+def test_interrupt_while_the_suite_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session, "load_suite", _interrupt)
+    report = execute(RunConfig(api_key=KEY, command=["conformance", "run"]))
+    assert report.interrupted and report.results == [] and report.requests == 0
+
+
+def _handles_sigterm(pid: int) -> bool:
+    """Whether the process has installed a SIGTERM handler (Linux: the SigCgt mask in /proc)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(int(line.split()[1], 16) for line in status.splitlines() if line.startswith("SigCgt:"))
+    return bool(caught & (1 << (signal.SIGTERM - 1)))
+
+
+@pytest.fixture(scope="module")
+def slow_target() -> Iterator[str]:
+    """A target whose every answer takes 3 s: a run against it is still going when interrupted."""
+    with ReferenceServer(api_key=KEY, latency_ms=3000) as server:
+        yield server.base_url
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc")
+@pytest.mark.parametrize("after", [0.0, 0.3, 0.6])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_an_interrupt_right_at_the_start_gives_no_traceback(tmp_path: Path, signum: int, after: float,
+                                                              slow_target: str) -> None:
+    """From the moment the CLI handles SIGTERM (its first statement), any interrupt -- while the
+    modules and the suite load, or once the run has begun -- ends with exit 1, no traceback and a
+    partial report."""
+    process = _start_cli(["--base-url", slow_target, "--model", "reference-model", "--scenario", "chat_basic"], tmp_path)
+    try:
+        while not _handles_sigterm(process.pid) and process.poll() is None:
+            time.sleep(0.005)
+        time.sleep(after)
+        process.send_signal(signum)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "Traceback" not in stderr, stderr
+    assert process.returncode == 1, stderr
+    # Held until the run's guard delivers it, the interrupt always yields a partial report.
+    assert json.loads((tmp_path / "latest" / "report.json").read_text())["run"]["interrupted"] is True
+
+
+def test_generation_stops_after_an_interrupt_in_the_schemathesis_phase(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Generation stops at once: the worker still generating finds the client closed at its next
+    request and ends, instead of generating and shrinking on after the run is over."""
+    from conformance.wire.client import RawClient
+
+    runners: list[session.Runner] = []
+    attempts: list[bool] = []  # per attempt: whether it began after the run stopped
+    real = RawClient._attempt
+
+    class Recorded(session.Runner):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)
+            runners.append(self)
+
+    def counting(self: RawClient, *args: object) -> object:
+        attempts.append(self._closed)
+        if len(attempts) == 40:
+            runners[0].cancel()  # what Ctrl-C does to the runner, without a signal
+        return real(self, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(session, "Runner", Recorded)
+    monkeypatch.setattr(RawClient, "_attempt", counting)
+    report = execute(RunConfig(profile="certify", scenarios=("schemathesis_phases",), command=["conformance", "run"]))
+    assert report.interrupted
+    workers = [t for t in threading.enumerate() if t.name.startswith("scenario")]
+    for worker in workers:
+        worker.join(timeout=120)  # a liveness bound, not a timing assertion
+    assert not any(w.is_alive() for w in workers)
+    # Only a request already on its way when the run stopped can still go out: one per worker at most.
+    assert len(attempts) >= 40 and attempts.count(True) <= RunConfig().concurrency

@@ -198,14 +198,30 @@ def test_markdown_shows_the_baseline_outcome(hand_doc: dict[str, Any]) -> None:
 
 
 def test_transcripts_one_file_per_finding(hand_doc: dict[str, Any], hand_dir: Path) -> None:
-    files = sorted(p.name for p in (hand_dir / "transcripts").iterdir())
+    files = sorted(p.name for p in (hand_dir / "transcripts").iterdir() if p.is_file())
     with_artifacts = [r["key"] for r in hand_doc["results"] if r["artifacts"]]
     assert files == sorted(transcript_name(k) for k in with_artifacts)
     text = (hand_dir / "transcripts" / transcript_name("envelope.object_type[basic]")).read_text(encoding="utf-8")
     assert text.startswith("# oai-conformance reproduction: envelope.object_type[basic]")
-    assert "# verdict: FAIL  clause ENV-02 (MUST)" in text
-    assert "curl -sS -N -X POST" in text and "+0.031s data:" in text and "Authorization: Bearer ***" in text
+    assert "# verdict: FAIL  clause ENV-02 (MUST)" in text and "curl -sS -N -X POST" in text
+    exchange = re.search(r"request, response and SSE transcript: (exchanges/[0-9a-f]{16}\.txt)", text)
+    assert exchange
+    detail = (hand_dir / "transcripts" / exchange.group(1)).read_text(encoding="utf-8")
+    assert "+0.031s data:" in detail and "Authorization: Bearer ***" in detail
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+", name) for name in files)
+
+
+def test_each_exchange_is_written_and_rendered_once(real_run: tuple[dict[str, Any], Path]) -> None:
+    """The checks of one scenario share its exchanges: report.html and transcripts/ hold each once."""
+    document, run_dir = real_run
+    stored = json.loads((run_dir / "report.json").read_text(encoding="utf-8"))["artifacts"]
+    shown = {json_report.artifact_id(a) for r in document["results"] if r["verdict"] != "PASS" for a in r["artifacts"]}
+    references = sum(len(r["artifacts"]) for r in document["results"] if r["verdict"] != "PASS")
+    assert references > len(shown)  # shared, so deduplication matters here
+    assert sorted(p.stem for p in (run_dir / "transcripts" / "exchanges").iterdir()) == sorted(shown)
+    assert shown <= set(stored)
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert sorted(re.findall(r'<div class="artifact" id="x-([0-9a-f]{16})"', page)) == sorted(shown)
 
 
 def test_transcript_names_do_not_collide() -> None:
@@ -289,7 +305,9 @@ def test_transcripts_keep_sse_arrival_times(real_run: tuple[dict[str, Any], Path
     streamed = [r for r in document["results"] if r["verdict"] == "FAIL" and "text/event-stream" in json.dumps(r["artifacts"])]
     assert streamed
     text = (run_dir / transcripts.DIRNAME / transcript_name(streamed[0]["key"])).read_text(encoding="utf-8")
-    assert re.search(r"^\+\d+\.\d{3}s data: ", text, re.M)
+    exchanges = re.findall(r"request, response and SSE transcript: (exchanges/\S+)", text)
+    detail = "".join((run_dir / transcripts.DIRNAME / name).read_text(encoding="utf-8") for name in exchanges)
+    assert re.search(r"^\+\d+\.\d{3}s data: ", detail, re.M)
 
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..engine import Outcome, Skip, fail, inconclusive, passed
 from ..evidence import Evidence
+from ..wire.redact import cut
 
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "function_call")
 
@@ -39,9 +40,10 @@ def _completion_tokens(ev: Evidence) -> Any:
 
 
 def short(value: Any, limit: int = 160) -> str:
-    """A compact one-line rendering of a value for expected/observed texts."""
+    """A compact one-line rendering of a value for expected/observed texts; secrets are redacted
+    before it is cut, so a cut never leaves part of one."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return cut(text, limit)
 
 
 def payloads(ev: Evidence) -> list[tuple[str, dict[str, Any]]]:

@@ -33,7 +33,8 @@ def main(args: argparse.Namespace) -> int:
     from ..certify import CertifyError, fingerprint, seal, signing_key
     from ..housekeeping import confine_hypothesis
     from ..reports import json_report, render
-    from .run import append_step_summary, execute_with_progress, print_outcome, prune_runs, resolve, write_outputs
+    from .run import (append_step_summary, execute_with_progress, print_outcome, prune_runs, resolve, writable_error,
+                      write_or_explain)
 
     try:
         resolved = resolve(args, options.CERTIFY)
@@ -45,6 +46,10 @@ def main(args: argparse.Namespace) -> int:
     except CertifyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    problem = writable_error(resolved.reports_dir)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     if created:
         print(f"generated a new signing key: {key_path} (public half beside it)", file=sys.stderr)
     confine_hypothesis(resolved.reports_dir)
@@ -53,7 +58,9 @@ def main(args: argparse.Namespace) -> int:
     if isinstance(report, int):
         return report
     document = json_report.build(report)
-    run_dir = write_outputs(report, resolved.reports_dir, document)
+    run_dir = write_or_explain(report, resolved.reports_dir, document)
+    if run_dir is None:
+        return EXIT_CANNOT_RUN
     print_outcome(document, run_dir, report.interrupted)
     append_step_summary(run_dir)
     try:
@@ -62,7 +69,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"error: cannot seal the bundle: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
     print(f"bundle: {run_dir} ({len(manifest['files'])} files, signed by {fingerprint(key.public_key())})")
-    print(f"verify: conformance verify {run_dir} --public-key {key_path.with_name(key_path.stem + '.pub.pem')}"
-          if args.signing_key is None else f"verify: conformance verify {run_dir}")
+    public = key_path.with_name(key_path.stem + ".pub.pem") if args.signing_key is None else "SIGNER.pub.pem"
+    print(f"verify: conformance verify {run_dir} --public-key {public}")
     prune_runs(resolved)
     return EXIT_OK if document["summary"]["status"] == "conformant" else EXIT_FAILURES

@@ -2,15 +2,16 @@
 
 Writes reports/<run-id>/ (report.json, junit.xml, report.html, summary.md, transcripts/) and
 points reports/latest at it; appends summary.md to $GITHUB_STEP_SUMMARY when that is set.
-Exit codes: 0 the gate passed, 1 it did not (or the run was interrupted), 2 the run could not start.
+Exit codes: 0 the gate passed, 1 it did not (or the run was interrupted), 2 the run could not start
+(the reports directory is checked for writing before anything is sent) or nothing could be written.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,18 +41,11 @@ def resolve(args: argparse.Namespace, command: str) -> Resolved:
     return resolved
 
 
-def _sigterm_as_interrupt(signum: int, frame: Any) -> None:
-    # One interrupt is enough: a second SIGTERM must not cut short stopping the server and writing the report.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    raise KeyboardInterrupt
-
-
 def execute_with_progress(config: RunConfig, quiet: bool, no_color: bool = False) -> RunReport | int:
     """Run with a progress display (unless quiet); an exit code when the run could not start."""
     from ..reports.progress import for_run
     from ..session import SetupError, TargetUnreachable, execute
 
-    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     progress = for_run(quiet=quiet, no_color=no_color)
     try:
         report = execute(config, on_result=progress, on_start=progress.start)
@@ -63,8 +57,22 @@ def execute_with_progress(config: RunConfig, quiet: bool, no_color: bool = False
     return report
 
 
+def writable_error(reports_dir: Path) -> str | None:
+    """Why reports cannot be written to reports_dir (checked before anything is sent), or None."""
+    try:
+        reports_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=reports_dir) as probe:
+            probe.write(b"0")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as exc:
+        return f"cannot write reports to {reports_dir}: {exc.strerror or exc}"
+    return None
+
+
 def write_outputs(report: RunReport, reports_dir: Path, document: dict[str, Any]) -> Path:
-    """report.json, then every format rendered from it; returns the run directory."""
+    """report.json, then every format rendered from it; returns the run directory.  Raises
+    OSError when report.json cannot be written; trouble with the other formats is printed."""
     from ..reports import json_report, render
 
     run_dir = json_report.write(report, reports_dir, document)
@@ -72,10 +80,24 @@ def write_outputs(report: RunReport, reports_dir: Path, document: dict[str, Any]
         render.render_run(run_dir)
     except render.ReportError as exc:  # a suite bug: keep report.json, say why the rest is missing
         print(f"error: cannot render reports: {exc}", file=sys.stderr)
+    except OSError as exc:
+        print(f"error: report.json written, the other formats could not be: {exc}", file=sys.stderr)
     return run_dir
 
 
-def print_outcome(document: dict[str, Any], run_dir: Path, interrupted: bool) -> None:
+def write_or_explain(report: RunReport, reports_dir: Path, document: dict[str, Any]) -> Path | None:
+    """write_outputs; when nothing could be written, the summary and where it failed go to the
+    terminal instead (returns None)."""
+    try:
+        return write_outputs(report, reports_dir, document)
+    except OSError as exc:
+        print_outcome(document, None, report.interrupted)
+        print(f"error: nothing could be written to {reports_dir}: {exc.strerror or exc}"
+              f"{f' ({exc.filename})' if exc.filename else ''}", file=sys.stderr)
+        return None
+
+
+def print_outcome(document: dict[str, Any], run_dir: Path | None, interrupted: bool) -> None:
     from ..reports import console
 
     details = console.findings(document)
@@ -86,7 +108,8 @@ def print_outcome(document: dict[str, Any], run_dir: Path, interrupted: bool) ->
     print(f"\n{document['summary']['status'].upper()}: profile {run['profile']}, {run['requests']} requests, "
           f"{run['tokens']} tokens reported by the target, "
           f"{run['duration_s']} s{' (INTERRUPTED: partial report)' if interrupted else ''}")
-    print(f"report: {run_dir / 'report.json'}\nhtml:   {run_dir / 'report.html'}")
+    if run_dir is not None:
+        print(f"report: {run_dir / 'report.json'}\nhtml:   {run_dir / 'report.html'}")
 
 
 def append_step_summary(run_dir: Path) -> None:
@@ -115,6 +138,10 @@ def main(args: argparse.Namespace) -> int:
     except (settings.OptionError, BaselineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
+    problem = writable_error(resolved.reports_dir)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
     config = settings.run_config(resolved, resolved.profile, list(sys.argv))
     confine_hypothesis(resolved.reports_dir)
     report = execute_with_progress(config, resolved.quiet, resolved.no_color)
@@ -125,7 +152,9 @@ def main(args: argparse.Namespace) -> int:
     if waivers is not None:
         gate = evaluate(document, waivers, file=str(resolved.baseline), fail_on=resolved.fail_on)
         document["baseline"] = gate.to_dict()
-    run_dir = write_outputs(report, resolved.reports_dir, document)
+    run_dir = write_or_explain(report, resolved.reports_dir, document)
+    if run_dir is None:
+        return EXIT_CANNOT_RUN
     print_outcome(document, run_dir, report.interrupted)
     if gate is not None:
         print(describe(gate))

@@ -18,6 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def main(args: argparse.Namespace) -> int:
+    from ..reports import atomic
     from ..selection import check_filters
     from ..selftest import render_markdown, run_matrix
     from ..session import SetupError
@@ -36,8 +37,8 @@ def main(args: argparse.Namespace) -> int:
 
     rows = [r.to_dict() for r in run_matrix(args.defects or None, on_row=show)]
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render_markdown(rows))
-    args.output.with_suffix(".json").write_text(json.dumps(rows, indent=2) + "\n")
+    atomic.write_text(args.output, render_markdown(rows))
+    atomic.write_text(args.output.with_suffix(".json"), json.dumps(rows, indent=2) + "\n")
     missed = [r["defect"] for r in rows if not r["killed"]]
     print(f"\n{len(rows) - len(missed)} of {len(rows)} as expected; matrix written to {args.output}", file=sys.stderr)
     return EXIT_FAILURES if missed else EXIT_OK

@@ -9,7 +9,9 @@ smallest failing request seen (the last replay Hypothesis makes is the minimal o
 
 Cost control: ``shrink_calls`` caps the requests spent after the first failure, and a
 ``BudgetExhausted`` from the probe (the run's ``--max-requests`` / ``--max-tokens-total``) stops
-the run cleanly.  Both keep everything found so far.
+the run cleanly.  Both keep everything found so far.  A ``CannotJudge`` from the probe (the target
+stalled, or the run was stopped) ends the run at once, without shrinking; it is raised again
+unless something was found.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from typing import Any, Generic, TypeVar
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, reject, seed, settings
 from hypothesis import strategies as st
 
-from ..engine import BudgetExhausted
+from ..engine import BudgetExhausted, CannotJudge
 from ..wire.client import Exchange
 from .oracles import Violation
 
@@ -133,6 +135,7 @@ def fuzz(
     """
     report: FuzzReport[T] = FuzzReport(name, seed_value, examples)
     first_failure_at: list[int] = []
+    halted: list[CannotJudge] = []
     started = time.perf_counter()
 
     def test(case: T) -> None:
@@ -143,6 +146,9 @@ def fuzz(
             observation = probe(case)
         except BudgetExhausted as exc:
             report.stopped = f"budget exhausted: {exc}"
+            raise _Stop from None
+        except CannotJudge as exc:  # the target stalled or the run stopped: nothing more can be sent
+            halted.append(exc)
             raise _Stop from None
         if observation is None:
             reject()
@@ -175,4 +181,8 @@ def fuzz(
     except (Exception, BaseExceptionGroup):  # the failures themselves; their cases are in the report
         pass
     report.elapsed = time.perf_counter() - started
+    if halted:
+        if not report.findings:  # what was generated so far proves nothing by itself
+            raise halted[0]
+        report.stopped = f"could not judge further: {halted[0]}"
     return report

@@ -44,6 +44,7 @@ from . import oracles
 from .fuzz import FuzzReport, Observation, fuzz
 from .openapi import CHAT_PATH, build_document
 from .oracles import Violation
+from ..wire.redact import cut
 
 PHASES = ("coverage", "fuzzing")
 _MAX_N = 2
@@ -208,7 +209,7 @@ def make_probe(ctx: Context, *, strict: bool, vendor: bool) -> Callable[[Case], 
                 clause = _builtin_clause_for(failure, exchange, expectation)
                 if clause is not None and clause not in seen:
                     seen.add(clause)
-                    found.append(Violation(clause, "schemathesis check passes", f"{failure.title}: {failure.message}"[:400]))
+                    found.append(Violation(clause, "schemathesis check passes", cut(f"{failure.title}: {failure.message}", 400)))
         return Observation(request.body, exchange, found)
 
     return probe
@@ -236,7 +237,7 @@ def run_phases(
 ) -> list[FuzzReport[Case]]:
     """Run the selected phases; one report per phase and mode, in order."""
     loaded = load_schema(strict=strict, vendor=vendor, seed=seed, examples=examples, model=ctx.target.model,
-                         max_tokens=ctx.max_tokens, base_url=ctx.client.base_url)
+                         max_tokens=ctx.max_tokens, base_url=ctx.client.base_url.partition("?")[0])
     probe = make_probe(ctx, strict=strict, vendor=vendor)
     reports: list[FuzzReport[Case]] = []
     if "coverage" in phases:

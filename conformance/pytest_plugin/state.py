@@ -34,7 +34,7 @@ from ..settings import Resolved
 from ..suite import load_suite
 from ..target import Target
 from ..wire.client import Limits
-from ..wire.redact import Redactor
+from ..wire.redact import Redactor, url_secrets
 from .shards import parse_shard, partition
 
 if TYPE_CHECKING:
@@ -312,7 +312,8 @@ class RunState:
     def _merged(self, interrupted: bool) -> RunReport:
         started = min(r["started_at"] for r in self.runs)
         provenance = dict(self.runs[0]["provenance"])
-        redactor = Redactor([k for k in (self._api_key, os.environ.get(self.options.api_key_env)) if k])
+        redactor = Redactor([*(k for k in (self._api_key, os.environ.get(self.options.api_key_env)) if k),
+                             *url_secrets(provenance["target_url"])])
         provenance["command"] = redactor.text(shlex.join(self.command))
         provenance["front_end"] = "pytest"
         run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-" + uuid.uuid4().hex[:6]

@@ -1,9 +1,10 @@
 """report.html: one self-contained page (inline CSS and JS, no network) rendered from report.json.
 
 Status banner, counts by level and by area, the baseline outcome, every result with clause,
-level, rule, expected/observed and note, and for each finding its repro curl line, request,
-transcript (SSE events with arrival times) and evidence in collapsible blocks; filter buttons by
-verdict and a text filter; the provenance table.
+level, rule, expected/observed, note and evidence, and links to its exchanges; each exchange once
+(the checks of a scenario share them), with its repro curl line, request and transcript (SSE events
+with arrival times) in collapsible blocks; filter buttons by verdict and a text filter; the
+provenance table.
 
 The target's bytes are hostile: every value is HTML-escaped, nothing from the report goes into
 the script, and a Content-Security-Policy allows only this page's own style and script (by
@@ -20,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from . import atomic, json_report
 from .findings import LEVEL_ORDER, VERDICT_ORDER, findings, printable
 
 _CSS = """
@@ -57,6 +59,7 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:6px 0}
 dt{color:#475467}dd{margin:0;white-space:pre-wrap;word-break:break-word}
 details{margin:4px 0}summary{cursor:pointer;color:#344054}
 pre{background:#0c111d;color:#e4e7ec;padding:8px 10px;border-radius:4px;overflow:auto;max-height:480px;font:12px/1.4 var(--mono);white-space:pre-wrap;word-break:break-all}
+ul.exchanges{margin:4px 0;padding-left:18px}
 footer{color:#667085;padding:0 28px 24px}
 """
 
@@ -147,26 +150,52 @@ def _block(summary: str, body: str) -> str:
     return f"<details><summary>{_e(summary)}</summary>{body}</details>"
 
 
-def _artifact(a: dict[str, Any]) -> str:
+def _label(a: dict[str, Any]) -> str:
     req, resp = a.get("request", {}), a.get("response", {})
     status = resp.get("status")
-    label = f"{a.get('label', 'exchange')}: {req.get('method', '')} {req.get('url', '')} → " \
-            f"{status if status is not None else 'no response'} ({resp.get('elapsed', 0)} s)"
+    return f"{a.get('label', 'exchange')}: {req.get('method', '')} {req.get('url', '')} → " \
+           f"{status if status is not None else 'no response'} ({resp.get('elapsed', 0)} s)"
+
+
+def _artifact(artifact_id: str, a: dict[str, Any]) -> str:
+    req = a.get("request", {})
     request = "\n".join(f"{k}: {v}" for k, v in req.get("headers", [])) + "\n\n" + str(req.get("body", ""))
     parts = [
         _block("repro (curl)", _pre(a.get("curl", ""))),
         _block("request", _pre(request)),
         _block("transcript (response; SSE events with arrival times)", _pre(a.get("transcript", ""))),
     ]
-    return f'<div class="artifact"><div class="meta">{_e(label)}</div>{"".join(parts)}</div>'
+    return (f'<div class="artifact" id="x-{_e(artifact_id)}"><div class="meta">exchange {_e(artifact_id)}: '
+            f'{_e(_label(a))}</div>{"".join(parts)}</div>')
 
 
-def _result(index: int, r: dict[str, Any]) -> str:
+class _Exchanges:
+    """Each exchange rendered once, in the Exchanges section; results link to it (the checks of one
+    scenario share its exchanges, so inlining them would repeat each transcript per failing check)."""
+
+    def __init__(self) -> None:
+        self.order: dict[str, dict[str, Any]] = {}
+        self._ids: dict[int, str] = {}
+
+    def link(self, a: dict[str, Any]) -> str:
+        artifact_id = self._ids.get(id(a))
+        if artifact_id is None:
+            artifact_id = self._ids[id(a)] = json_report.artifact_id(a)
+        self.order.setdefault(artifact_id, a)
+        return f'<li><a href="#x-{_e(artifact_id)}">{_e(_label(a))}</a></li>'
+
+    def section(self) -> str:
+        body = "".join(_artifact(i, a) for i, a in self.order.items())
+        return f'<section id="exchanges"><h2>Exchanges</h2>{body or "<p>none recorded</p>"}</section>'
+
+
+def _result(index: int, r: dict[str, Any], exchanges: _Exchanges) -> str:
     search = " ".join(str(r[k]) for k in ("key", "clause", "level", "area", "verdict", "title")).lower()
     rows = [("rule", r["rule"] or r["title"])]
     rows += [(k, r[k]) for k in ("expected", "observed", "note") if r[k]]
     dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows)
-    extra = "".join(_artifact(a) for a in r["artifacts"])
+    links = "".join(exchanges.link(a) for a in r["artifacts"])
+    extra = f'<ul class="exchanges">{links}</ul>' if links else ""
     if r["evidence"]:
         extra += _block("evidence", _pre(json.dumps(r["evidence"], indent=2, ensure_ascii=False, default=str)))
     return (
@@ -230,8 +259,10 @@ def build(document: dict[str, Any]) -> str:
     ]
     if document.get("baseline"):
         body.append(_baseline(document["baseline"]))
+    exchanges = _Exchanges()
     body.append(f'<section id="results"><h2>Results</h2>{_filters(results)}'
-                f'{"".join(_result(i, r) for i, r in enumerate(findings(document, VERDICT_ORDER)))}</section>')
+                f'{"".join(_result(i, r, exchanges) for i, r in enumerate(findings(document, VERDICT_ORDER)))}</section>')
+    body.append(exchanges.section())
     body.append(_provenance(document))
     body.append(f"</main><footer>oai-conformance {_e(prov['suite_version'])} · report.json format "
                 f"{_e(document['format'])} v{_e(document['version'])} · rendered offline, no network</footer>")
@@ -245,5 +276,4 @@ def build(document: dict[str, Any]) -> str:
 
 
 def write(document: dict[str, Any], path: Path) -> Path:
-    path.write_text(build(document), encoding="utf-8")
-    return path
+    return atomic.write_text(path, build(document))

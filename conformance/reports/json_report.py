@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
+import sys
 from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,9 +12,11 @@ from typing import Any
 
 from ..engine import Verdict
 from ..session import RunReport
+from . import atomic
 
 FORMAT = "oai-conformance-report"
 FORMAT_VERSION = 2  # 2: artifacts stored once, in a table, and referenced by results
+LATEST = "latest"
 
 
 def _iso(ts: float) -> str:
@@ -69,7 +70,8 @@ def build(report: RunReport) -> dict[str, Any]:
     return report.redactor.obj(document)  # last line of defence: no secret leaves in a report
 
 
-def _artifact_id(artifact: dict[str, Any]) -> str:
+def artifact_id(artifact: dict[str, Any]) -> str:
+    """The id of an exchange in the artifacts table: a hash of its content."""
     return hashlib.sha256(json.dumps(artifact, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
 
@@ -85,7 +87,7 @@ def compact(document: dict[str, Any]) -> dict[str, Any]:
     for result in document["results"]:
         ids = []
         for artifact in result["artifacts"]:
-            ids.append(_artifact_id(artifact))
+            ids.append(artifact_id(artifact))
             table.setdefault(ids[-1], artifact)
         results.append({**result, "artifacts": ids})
     return {**document, "results": results, "artifacts": table}
@@ -113,18 +115,19 @@ def write(report: RunReport, reports_dir: Path, document: dict[str, Any] | None 
     run_dir = reports_dir / report.run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     body = document if document is not None else build(report)
-    (run_dir / "report.json").write_text(dump(body), encoding="utf-8")
-    _point_latest(reports_dir, run_dir)
+    atomic.write_text(run_dir / "report.json", dump(body))
+    problem = point_latest(reports_dir, run_dir)
+    if problem:  # the run is written: a stale pointer is worth a warning, never the run
+        print(f"warning: {problem}", file=sys.stderr)
     return run_dir
 
 
-def _point_latest(reports_dir: Path, run_dir: Path) -> None:
-    latest = reports_dir / "latest"
-    if latest.is_symlink() or latest.is_file():
-        latest.unlink()
-    elif latest.is_dir():
-        shutil.rmtree(latest)
+def point_latest(reports_dir: Path, run_dir: Path) -> str | None:
+    """Point reports/latest at run_dir, replacing the old link atomically (concurrent runs race
+    safely: the last rename wins).  Returns what went wrong, or None."""
+    latest = reports_dir / LATEST
     try:
-        os.symlink(run_dir.name, latest, target_is_directory=True)
-    except OSError:  # file systems without symlinks: copy instead
-        shutil.copytree(run_dir, latest)
+        atomic.point_link(latest, run_dir.name)
+    except OSError as exc:
+        return f"{latest} not updated to point at {run_dir.name}: {exc}"
+    return None

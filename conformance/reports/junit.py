@@ -20,6 +20,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from . import atomic
 from .findings import first_curl, message, printable
 
 _MESSAGE_CAP = 1000
@@ -105,5 +106,4 @@ def build(document: dict[str, Any]) -> ET.ElementTree:
 
 
 def write(document: dict[str, Any], path: Path) -> Path:
-    build(document).write(path, encoding="utf-8", xml_declaration=True)
-    return path
+    return atomic.write_bytes(path, ET.tostring(build(document).getroot(), encoding="utf-8", xml_declaration=True))

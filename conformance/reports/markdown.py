@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from . import atomic
 from .findings import FINDING_ORDER, LEVEL_ORDER, VERDICT_ORDER, causes, printable
 
 MAX_FINDINGS = 50
@@ -115,5 +116,4 @@ def build(document: dict[str, Any]) -> str:
 
 
 def write(document: dict[str, Any], path: Path) -> Path:
-    path.write_text(build(document), encoding="utf-8")
-    return path
+    return atomic.write_text(path, build(document))

@@ -17,7 +17,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from .. import schema
-from . import html, json_report, junit, markdown, transcripts
+from . import atomic, html, json_report, junit, markdown, transcripts
 
 REPORT_JSON = "report.json"
 SCHEMA_NAME = "report.schema"
@@ -80,7 +80,7 @@ def write(document: dict[str, Any], out_dir: Path, formats: tuple[str, ...] = FO
             continue
         target = out_dir / OUTPUTS[name]
         if name == "json":
-            target.write_text(json_report.dump(document), encoding="utf-8")
+            atomic.write_text(target, json_report.dump(document))
         elif name == "junit":
             junit.write(document, target)
         elif name == "html":

@@ -57,7 +57,9 @@ def openai_client(transport: WireTransport) -> Any:
     limits = transport.ctx.client.limits
     timeout = httpx.Timeout(limits.total_timeout, connect=limits.connect_timeout, read=limits.read_timeout)
     http_client = httpx.Client(transport=transport, follow_redirects=False, trust_env=False, timeout=timeout)
-    return openai.OpenAI(base_url=transport.ctx.target.base_url, api_key=_PLACEHOLDER_KEY, max_retries=0,
+    # The SDK would append its path after a query; the transport sends with RawClient, which keeps it.
+    base_url = transport.ctx.target.base_url.partition("?")[0]
+    return openai.OpenAI(base_url=base_url, api_key=_PLACEHOLDER_KEY, max_retries=0,
                          timeout=timeout, http_client=http_client)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..wire.redact import cut
+
 Usage = tuple[Any, Any, Any]  # prompt_tokens, completion_tokens, total_tokens
 
 
@@ -63,7 +65,7 @@ class SdkError:
 
     def line(self) -> str:
         text = " ".join(self.message.split())
-        return f"{self.type}: {text[:300]}"
+        return f"{self.type}: {cut(text, 300)}"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ import contextlib
 import copy
 import email.utils
 import functools
+import io
 import json
 import shlex
 import socket
@@ -34,7 +35,8 @@ import httpx
 
 from conformance import __version__
 from conformance.engine.model import CannotJudge
-from conformance.wire.redact import Redactor
+from conformance.wire.redact import Redactor, cut, url_secrets
+from conformance.wire.redact_stream import redact_split_secrets
 from conformance.wire.sse import FramingFacts, SSEEvent, SSEParser
 
 __all__ = [
@@ -50,7 +52,11 @@ __all__ = [
 
 USER_AGENT = f"oai-conformance/{__version__}"
 TRANSCRIPT_CAP = 64 * 1024
+# Body bytes a transcript shows: every distinct exchange is kept in the report, so a hostile
+# target answering each request with a long body must not cost TRANSCRIPT_CAP per exchange.
+_BODY_SHOWN = 16 * 1024
 _MESSAGE_CAP = 300
+_PIECE = 64 * 1024  # decoded bytes per step when inflating a compressed body
 # Sized for the runner's ~8 worker threads with headroom; idle sockets expire quickly.
 _POOL_LIMITS = httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=5.0)
 # Request headers curl sets itself or that would make the output unreadable.
@@ -88,14 +94,15 @@ class TransportError:
     message: str
 
 
-#: Error kinds that mean the target kept the suite waiting until a timeout fired.
-STALL_KINDS = frozenset({"connect-timeout", "read-timeout", "total-timeout"})
+#: Error kinds that mean a deadline or a cap, not the server, ended the exchange: the target kept
+#: the suite waiting, or would have sent without end.
+STALL_KINDS = frozenset({"connect-timeout", "read-timeout", "total-timeout", "too-many-events", "body-too-large"})
 _MAX_DEAD_RESENDS = 3  # resends of a request that met a kept-alive connection the server had closed
 
 
 class TargetStalled(CannotJudge):
-    """Raised instead of sending when ``RawClient.stall_limit`` exchanges in a row ended in a
-    timeout: every further request would only wait for its timeout too."""
+    """Raised instead of sending when ``RawClient.stall_limit`` exchanges in a row were ended by a
+    deadline or a cap (every further request would only run into it too), or after ``close()``."""
 
 
 class Budget(Protocol):
@@ -227,7 +234,11 @@ class Exchange:
         return "" if value is None else value.split(";", 1)[0].strip().lower()
 
     def json(self) -> object:
-        """``json.loads(body)``; raises ``ValueError`` with a one-line message when the body is not JSON."""
+        """``json.loads(body)``; raises ``ValueError`` with a one-line message when the body is not
+        JSON, or was cut at the body cap (not parsed: it cannot be whole, and parsing megabytes of
+        it in every check would multiply the memory the cap bounds)."""
+        if self.error is not None and self.error.kind == "body-too-large":
+            raise ValueError(f"body not parsed: cut at the body cap after {len(self.body)} bytes")
         try:
             return json.loads(self.body)
         except RecursionError:
@@ -238,7 +249,8 @@ class Exchange:
 
     def transcript(self) -> str:
         """Human-readable record: request line, status line, headers, then the body or the SSE
-        events with ``+0.012s`` arrival times, then the transport error; capped to ~64 KiB."""
+        events with ``+0.012s`` arrival times, then the transport error; at most 16 KiB of a body,
+        ~64 KiB in all."""
         out = _CappedText(TRANSCRIPT_CAP)
         out.add(f"> {self.request.method} {self.request.url}")
         if self.status is None:
@@ -258,13 +270,16 @@ class Exchange:
                         out.add(f"{'':8}{line}")
                 tail = self.body[self.events[-1].end :] if self.events else self.body
                 if tail and not self.truncated:
-                    out.add(f"(not part of any event: {tail.decode('utf-8', errors='replace')!r})")
+                    out.add(f"(not part of any event: {tail[:_BODY_SHOWN].decode('utf-8', errors='replace')!r}"
+                            f"{f' and {len(tail) - _BODY_SHOWN} more bytes' if len(tail) > _BODY_SHOWN else ''})")
                 if self.after_done_bytes:
                     out.add(f"({self.after_done_bytes} bytes after [DONE])")
                 if self.open_after_done:
                     out.add("(connection still open after [DONE]; stopped reading)")
-            else:
-                out.add(self.body.decode("utf-8", errors="replace"))
+            else:  # the body is already redacted: cutting it cannot expose part of a secret
+                out.add(self.body[:_BODY_SHOWN].decode("utf-8", errors="replace"))
+                if len(self.body) > _BODY_SHOWN:
+                    out.add(f"(… {len(self.body) - _BODY_SHOWN} more body bytes not shown)")
         if self.truncated:
             out.add("(the suite stopped reading before the end of the body)")
         if self.error is not None:
@@ -282,9 +297,13 @@ class _CappedText:
         self._dropped = 0
 
     def add(self, line: str) -> None:
-        if self._size + len(line) + 1 > self._cap:
-            self._dropped += len(line) + 1
-            return
+        room = self._cap - self._size - 1
+        if len(line) > room:  # keep what fits of the line that crosses the cap, drop the rest
+            kept = line[: max(room, 0)]
+            self._dropped += len(line) - len(kept) + (0 if kept else 1)
+            if not kept:
+                return
+            line = kept
         self._parts.append(line)
         self._size += len(line) + 1
 
@@ -320,9 +339,12 @@ def _describe(recorded: RecordedRequest, status: int) -> str:
     return f"{recorded.method} {recorded.url}{streamed} -> HTTP {status}, request body {preview}"
 
 
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _one_line(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= _MESSAGE_CAP else text[: _MESSAGE_CAP - 1] + "…"
+    return cut(_flat(text), _MESSAGE_CAP)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -464,6 +486,17 @@ class _Decoder:
         self._produced = self._produced or bool(out)
         return out
 
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        """Decode ``data`` in pieces of at most :data:`_PIECE` bytes: a compressed chunk that inflates
+        to megabytes never exists decoded in one piece (the caller stops at its cap)."""
+        if self._z is None:
+            yield data
+            return
+        out = self.decode(data, _PIECE)
+        yield out
+        while self._z.unconsumed_tail:
+            yield self.decode(self._z.unconsumed_tail, _PIECE)
+
     def flush(self) -> bytes:
         return b"" if self._z is None else self._z.flush()
 
@@ -502,7 +535,8 @@ class _Read:
         self.http_version = ""
         self.headers: list[tuple[str, str]] = []
         self.ttfb: float | None = None
-        self.body = bytearray()
+        # BytesIO hands over its buffer without a copy (getvalue): a capped body is held once, not twice.
+        self.body = io.BytesIO()
         self.parser: SSEParser | None = None
         self.events: list[SSEEvent] = []
         self.done_event: SSEEvent | None = None
@@ -517,8 +551,8 @@ class _Read:
         if self.status is None:
             return "before the response headers"
         if self.parser is not None:
-            return f"after {_plural(len(self.events), 'event')} ({_plural(len(self.body), 'byte')})"
-        return f"after {_plural(len(self.body), 'body byte')}"
+            return f"after {_plural(len(self.events), 'event')} ({_plural(self.body.tell(), 'byte')})"
+        return f"after {_plural(self.body.tell(), 'body byte')}"
 
 
 class RawClient:
@@ -528,8 +562,8 @@ class RawClient:
     only ever goes to ``base_url``'s host.  ``secret_headers`` are redacted like
     ``Authorization`` wherever they appear, and their values in ``extra_headers``
     are registered as secrets.  With ``stall_limit`` set, once that many exchanges
-    in a row have ended in a timeout, requests raise :class:`TargetStalled` instead
-    of being sent (any exchange that ends otherwise resets the count).
+    in a row have been ended by a deadline or a cap (:data:`STALL_KINDS`), requests
+    raise :class:`TargetStalled` instead of being sent (any exchange that ends otherwise resets the count).
     """
 
     def __init__(
@@ -549,7 +583,7 @@ class RawClient:
         secret_headers: Iterable[str] = (),
         stall_limit: int | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        self.base_url = base_url.rstrip("/")  # may end in a query: see url()
         self.api_key = api_key
         self.auth_header = auth_header
         self.auth_scheme = auth_scheme
@@ -560,9 +594,11 @@ class RawClient:
         self.budget = budget
         self.key_env = key_env
         self.stall_limit = stall_limit
-        self._stalls = 0  # consecutive exchanges that ended in a timeout
+        self._stalls = 0  # consecutive exchanges ended by a deadline or a cap
+        self._stall_kinds: set[str] = set()
         self._stall_lock = threading.Lock()
-        self.redactor = Redactor(secrets, extra_sensitive_headers=secret_headers)
+        self._closed = False
+        self.redactor = Redactor([*secrets, *url_secrets(base_url)], extra_sensitive_headers=secret_headers)
         if api_key:
             self.redactor.add_secret(api_key)
         for name, value in self.extra_headers.items():
@@ -583,7 +619,9 @@ class RawClient:
         self.close()
 
     def close(self) -> None:
-        """Close pooled connections."""
+        """Close pooled connections; later requests raise :class:`TargetStalled` (scenario
+        threads still running after an interrupt stop at their next request)."""
+        self._closed = True
         self._client.close()
 
     @contextlib.contextmanager
@@ -600,8 +638,11 @@ class RawClient:
             twin._client.close()
 
     def url(self, path: str) -> str:
-        """``base_url`` joined with ``path`` (a leading slash on ``path`` is optional)."""
-        return f"{self.base_url}/{path.lstrip('/')}"
+        """``base_url`` joined with ``path`` (a leading slash on ``path`` is optional); a query on
+        the base URL (Azure's ``?api-version=…``) is kept on every request."""
+        base, has_query, query = self.base_url.partition("?")
+        url = f"{base.rstrip('/')}/{path.lstrip('/')}"
+        return f"{url}{'&' if '?' in url else '?'}{query}" if has_query else url
 
     def post_json(
         self,
@@ -688,15 +729,21 @@ class RawClient:
         return exchange
 
     def _check_stalled(self) -> None:
+        if self._closed:
+            raise TargetStalled("not sent: the run was stopped")
         if self.stall_limit is not None and self._stalls >= self.stall_limit:
-            raise TargetStalled(
-                f"target stalled: the last {self._stalls} exchanges all ended in a timeout; no further requests sent"
-            )
+            kinds = ", ".join(sorted(self._stall_kinds))
+            raise TargetStalled(f"target stalled: the last {self._stalls} exchanges were all ended by a deadline "
+                                f"or a cap ({kinds}); no further requests sent")
 
     def _count_stall(self, exchange: Exchange) -> None:
         stalled = exchange.error is not None and exchange.error.kind in STALL_KINDS
         with self._stall_lock:
             self._stalls = self._stalls + 1 if stalled else 0
+            if stalled and exchange.error is not None:
+                self._stall_kinds.add(exchange.error.kind)
+            elif not stalled:
+                self._stall_kinds.clear()
 
     def _retry_wait(self, exchange: Exchange) -> float:
         ms = exchange.header("retry-after-ms")
@@ -806,7 +853,7 @@ class RawClient:
         try:
             for chunk in response.iter_raw():
                 now = time.monotonic()
-                if self._take(decoder.decode(chunk, limits.max_body_bytes - len(st.body) + 1), now - st.t0, st):
+                if any(self._take(piece, now - st.t0, st) for piece in decoder.pieces(chunk)):
                     return
                 if st.done_event is not None and now >= st.done_deadline:
                     st.open_after_done = True
@@ -837,11 +884,11 @@ class RawClient:
     def _take(self, data: bytes, at: float, st: _Read) -> bool:
         """Append decoded ``data``; returns True when a cap stops the read."""
         limits = st.limits
-        room = limits.max_body_bytes - len(st.body)
+        room = limits.max_body_bytes - st.body.tell()
         over = len(data) > room
         if over:
             data = data[:room]
-        st.body += data
+        st.body.write(data)
         if st.parser is not None and data:
             for ev in st.parser.feed(data, at):
                 if len(st.events) >= limits.max_stream_events:
@@ -907,11 +954,16 @@ class RawClient:
                 )
                 for e in st.events
             ]
+            events = redact_split_secrets(events, r)
             framing = st.parser.facts
             framing.comments = [r.text(c) for c in framing.comments]
             framing.event_fields = [r.text(c) for c in framing.event_fields]
             framing.other_fields = [r.text(c) for c in framing.other_fields]
-        error = None if st.error is None else TransportError(st.error.kind, r.text(_one_line(st.error.message)))
+        # Redact, then cut: a message quoting a header line may hold the key at any position.
+        error = None if st.error is None else TransportError(st.error.kind, r.cut(_flat(st.error.message), _MESSAGE_CAP))
+        body = r.bytes(st.body.getvalue())
+        if st.truncated or st.error is not None:  # the body ends where it was cut, maybe mid-secret
+            body = r.edges_bytes(body)
         after_done = None
         if st.done_event is not None and st.parser is not None:
             after_done = st.parser.facts.bytes_total - st.done_event.end
@@ -919,7 +971,7 @@ class RawClient:
             request=recorded,
             status=st.status,
             headers=r.headers(st.headers),
-            body=r.bytes(bytes(st.body)),
+            body=body,
             events=events,
             framing=framing,
             error=error,

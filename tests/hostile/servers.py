@@ -22,6 +22,7 @@ import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 __all__ = ["KINDS", "HostileServer", "start_hostile"]
 
@@ -257,6 +258,64 @@ def _echo_key(c: _Conn) -> None:
         c.send(_head("200 OK", [*headers, ("Content-Length", str(len(body)))]) + body)
 
 
+def _escaped(key: str) -> str:
+    """The key as PHP's json_encode writes it (``\\/``), then once more with every character ``\\uXXXX``."""
+    return key.replace("/", "\\/") + " " + "".join(f"\\u{ord(ch):04X}" for ch in key)
+
+
+def _echo_key_encoded(c: _Conn) -> None:
+    """Echoes the key (the ``Authorization`` value after ``Bearer``) in the form option ``mode`` names:
+
+    * ``escaped``: JSON-escaped (``\\/``, every character as ``\\uXXXX``) in bodies and events,
+      percent-encoded in a header and a body;
+    * ``split``: streams carry the key three characters per event; bodies hold it across a 160-character cut;
+    * ``cut``: HTTP 400 error messages hold it after a filler that grows by 7 characters per request,
+      so it straddles every cut a report makes (160, 200, 300, 1000 characters);
+    * ``cap``: the body holds it across the 8 MiB body cap;
+    * ``bad-header``: a response header line without a colon holds it after a growing filler (a transport
+      error quotes that line); ``GET`` requests get a valid answer.
+    """
+    mode = str(c.opt("mode", "escaped"))
+    served = 0
+    while True:
+        request = c.read_request()
+        if not request:
+            return
+        key = _request_header(request, b"authorization").split(b" ", 1)[-1].decode("latin-1")
+        stream = b'"stream":true' in request.replace(b" ", b"")
+        served += 1
+        headers = [("Content-Type", "application/json")]
+        if mode == "bad-header" and not request.startswith(b"GET"):  # the preflight must get through
+            filler = "z" * (served * 7 % 330)  # the transport error quoting the line is cut at 300 characters
+            c.send(f"HTTP/1.1 200 OK\r\nX-Echo {filler}{key} is not a header\r\nContent-Length: 2\r\n\r\n{{}}".encode("latin-1"))
+            continue
+        if mode == "cap":
+            size = 8 * 1024 * 1024 - len(key) // 2
+            body = b'{"content":"' + b"x" * (size - 12) + key.encode() + b'"}'
+            c.send(_head("200 OK", [*headers, ("Content-Length", str(len(body)))]) + body)
+            continue
+        if mode == "cut":
+            message = "x" * (served * 7 % 1100) + key + " was refused"
+            body = json.dumps({"error": {"message": message, "type": "invalid_request_error", "param": key, "code": key}}).encode()
+            c.send(_head("400 Bad Request", [*headers, ("Content-Length", str(len(body)))]) + body)
+            continue
+        text = _escaped(key) + " " + quote(key, safe="") if mode == "escaped" else "y" * 150 + key
+        if stream:
+            pieces = [key[i : i + 3] for i in range(0, len(key), 3)] if mode == "split" else [text]
+            events = [_CHUNK_EVENT.replace(b'"a"', json.dumps(p).encode()) for p in pieces]
+            if mode == "escaped":
+                events = [_CHUNK_EVENT.replace(b'"a"', b'"' + _escaped(key).encode() + b'"')]
+            body = b"".join(events) + b"data: [DONE]\n\n"
+            headers = [("Content-Type", "text/event-stream")]
+        else:
+            content = json.dumps(text).encode() if mode != "escaped" else b'"' + text.encode() + b'"'
+            body = (b'{"id":"chatcmpl-echo","object":"chat.completion","created":1700000000,"model":"echo",'
+                    b'"choices":[{"index":0,"message":{"role":"assistant","content":' + content + b'},'
+                    b'"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}')
+        headers.append(("X-Echo", quote(key, safe="")))
+        c.send(_head("200 OK", [*headers, ("Content-Length", str(len(body)))]) + body)
+
+
 def _close_immediately(c: _Conn) -> None:
     """Close without reading the request or answering."""
 
@@ -309,6 +368,7 @@ KINDS: dict[str, Callable[[_Conn], None]] = {
     "events-after-done": _events_after_done,  # a chunk and a comment after [DONE]
     "gzip-bomb": _gzip_bomb,  # gzip body that inflates to 200 MB (option size)
     "echo-key": _echo_key,  # echoes the Authorization value in headers, JSON bodies and SSE events
+    "echo-key-encoded": _echo_key_encoded,  # echoes the key escaped, split, at cuts and caps (option mode)
 }
 
 

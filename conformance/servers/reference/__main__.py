@@ -10,7 +10,7 @@ import argparse
 import sys
 
 from conformance.servers.defects import DEFECTS
-from conformance.servers.serving import serve
+from conformance.servers.serving import HEADER_TIMEOUT_S, serve
 
 from .app import create_app
 
@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY' (default: no auth)")
     parser.add_argument("--latency-ms", type=int, default=0, help="delay before each chat answer starts (default 0)")
     parser.add_argument("--chunk-delay-ms", type=int, default=0, help="delay between stream chunks (default 0)")
+    parser.add_argument("--header-timeout", type=float, default=HEADER_TIMEOUT_S, metavar="S",
+                        help="close a connection whose request head has not arrived within S seconds (default %(default)s)")
     parser.add_argument("--list-defects", action="store_true", help="print the defects (name, clause, verdict, summary) and exit")
     return parser
 
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown defect(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
     app = create_app(defects=args.defect, api_key=args.api_key, latency_ms=args.latency_ms, chunk_delay_ms=args.chunk_delay_ms)
-    serve(app, args.host, args.port)
+    serve(app, args.host, args.port, header_timeout_s=args.header_timeout)
     return 0
 
 

@@ -9,7 +9,8 @@ defects to that request on top of the server-wide ones; an unknown name is a 404
 
 Every error is an OpenAI envelope with ``Content-Type: application/json``: 400 for invalid
 requests (never 422 or 5xx), 401 ``invalid_api_key``, 404 ``model_not_found``, 413 for a body
-over 2 MiB, and 404/405 for unknown routes and methods.
+over 2 MiB, and 404/405 for unknown routes and methods (a 405 names the allowed ones in ``Allow``).
+The toy model's output is bounded per request (see ``model.CONTEXT_OUTPUT_TOKENS``).
 """
 
 from __future__ import annotations
@@ -144,7 +145,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     messages = {404: f"Unknown route: {request.method} {request.url.path}", 405: f"Method {request.method} is not allowed here."}
     code = {404: "unknown_route", 405: "method_not_allowed"}.get(exc.status_code)
     error = ApiError(exc.status_code, messages.get(exc.status_code, str(exc.detail)), code=code)
-    return Response(dumps(error.envelope()), status_code=exc.status_code, headers={"content-type": JSON_TYPE})
+    headers = {**(exc.headers or {}), "content-type": JSON_TYPE}  # a 405 keeps Starlette's Allow header
+    return Response(dumps(error.envelope()), status_code=exc.status_code, headers=headers)
 
 
 def create_app(*, defects: Sequence[str] = (), api_key: str | None = None, latency_ms: int = 0, chunk_delay_ms: int = 0) -> Starlette:

@@ -42,6 +42,10 @@ from .tokenizer import TOKEN_IDS, VOCABULARY, tokenize
 from .validation import ChatRequest, message_text, prompt_tokens
 
 MAX_OUTPUT_TOKENS = 4096
+# The toy model's context: output tokens of one request, shared by its n choices (each gets
+# 1/n of it and ends with finish_reason "length" there), as a real server's context bounds what
+# one request can generate.  n=128 × max_tokens=4096 × top_logprobs=20 would otherwise be 70 MB.
+CONTEXT_OUTPUT_TOKENS = 2048
 LONG_TOKENS = 300
 _LOGIT_SPREAD = 4.0
 # Bounded digit runs: int() refuses 4300+ digits, and no prompt needs more than nine.
@@ -145,7 +149,10 @@ def prompt_word(prompt: str) -> str:
 # --- text -----------------------------------------------------------------------------------
 
 def _text_choice(request: ChatRequest, index: int, key: bytes, prompt: str) -> Choice:
-    limit = MAX_OUTPUT_TOKENS if request.max_tokens is None else min(MAX_OUTPUT_TOKENS, request.max_tokens + 8)
+    cap = min(MAX_OUTPUT_TOKENS, max(1, CONTEXT_OUTPUT_TOKENS // request.n))
+    if request.max_tokens is not None:
+        cap = min(cap, request.max_tokens)
+    limit = min(MAX_OUTPUT_TOKENS, cap + 8)
     sampler = _Sampler(request, key, index)
     last = request.messages[-1]
     lowered = prompt.lower()
@@ -167,8 +174,8 @@ def _text_choice(request: ChatRequest, index: int, key: bytes, prompt: str) -> C
         tokens = sampler.words(sampler.sentence_length())
     choice = Choice(index=index)
     _apply_stop(choice, tokens, request.stop)
-    if request.max_tokens is not None and len(tokens) > request.max_tokens:
-        del tokens[request.max_tokens:]
+    if len(tokens) > cap:
+        del tokens[cap:]
         choice.finish_reason = "length"
         choice.stop_hit = None
     choice.tokens = [token for token, _ in tokens]
