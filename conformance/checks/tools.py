@@ -89,7 +89,9 @@ def named_choice_obeyed(ev: Evidence) -> Outcome:
     wanted = choice["function"]["name"]
     if ev.streamed:
         acc = ev.stream.choices.get(0)
-        names = [t.name for _, t in sorted(acc.tool_calls.items())] if acc else []
+        if acc is None:
+            raise Skip("the stream carries no choice; judged by SSE-17")
+        names = [t.name for _, t in sorted(acc.tool_calls.items())]
     else:
         names = [(c.get("function") or {}).get("name") for c in _calls(ev)]
     if names != [wanted]:

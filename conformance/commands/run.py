@@ -58,10 +58,16 @@ def execute_with_progress(config: RunConfig, quiet: bool, no_color: bool = False
 
 
 def writable_error(reports_dir: Path) -> str | None:
-    """Why reports cannot be written to reports_dir (checked before anything is sent), or None."""
+    """Why reports cannot be written to reports_dir (checked before anything is sent), or None.
+    Nothing is created: a directory that does not exist yet is judged by its nearest existing
+    ancestor (the probe is an unnamed temporary file)."""
+    existing = reports_dir
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"cannot write reports to {reports_dir}: {existing} is not a directory"
     try:
-        reports_dir.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=reports_dir) as probe:
+        with tempfile.TemporaryFile(dir=existing) as probe:
             probe.write(b"0")
             probe.flush()
             os.fsync(probe.fileno())

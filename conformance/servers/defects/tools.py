@@ -155,7 +155,7 @@ def parallel_tool_call_indices_collide(chunks: Chunks, ctx: Context) -> Chunks:
     return chunks
 
 
-@defect("stream-tool-calls-dropped", Stage.CHUNKS, clause="TOOL-01", verdict="FAIL", deviations=("D38",), collateral=("FIN-05", "SSE-10", "SSE-18"),
+@defect("stream-tool-calls-dropped", Stage.CHUNKS, clause="TOOL-01", verdict="FAIL", deviations=("D38",), collateral=("FIN-05", "SSE-10", "SSE-18", "TOOL-03"),
         summary="A streaming filter drops every tool-call delta; only role and finish chunks remain")
 def stream_tool_calls_dropped(chunks: Chunks, ctx: Context) -> Chunks:
     kept = []
