@@ -796,7 +796,7 @@ class RawClient:
         _deadline.stream = None
         _deadline.dead_reuse = None
         try:
-            self._send_and_read(request, st)
+            self._send_and_read(request, st, recorded)
         except httpx.HTTPError as exc:
             st.error = self._map_error(exc, st)
             st.truncated = st.status is not None and st.error.kind in ("read-timeout", "total-timeout")
@@ -805,15 +805,13 @@ class RawClient:
         finally:
             _deadline.at = None
         stream: _DeadlineStream | None = _deadline.stream
-        if stream is not None:
-            if st.status is None and st.error is not None and st.error.kind == "reset" and stream.last_exchange:
-                _deadline.dead_reuse = stream.last_exchange
-            elif st.status is not None:
-                stream.last_exchange = _describe(recorded, st.status)
+        if stream is not None and st.status is None and st.error is not None and st.error.kind == "reset" \
+                and stream.last_exchange:
+            _deadline.dead_reuse = stream.last_exchange
         elapsed = time.monotonic() - t0
         return self._finish(recorded, st, elapsed)
 
-    def _send_and_read(self, request: httpx.Request, st: _Read) -> None:
+    def _send_and_read(self, request: httpx.Request, st: _Read, recorded: RecordedRequest) -> None:
         response = self._client.send(request, stream=True)
         try:
             st.ttfb = time.monotonic() - st.t0
@@ -821,6 +819,11 @@ class RawClient:
             st.reason = response.reason_phrase
             st.http_version = response.http_version
             st.headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in response.headers.raw]
+            # Named now, while the connection is still ours: httpcore hands it back to the pool as
+            # soon as the body is read, and the next request on it must know what came before.
+            stream = _deadline.stream
+            if stream is not None:
+                stream.last_exchange = _describe(recorded, st.status)
             self._read_body(response, st)
             if st.limits.watch_close is not None and st.error is None:
                 st.closed_after_response = _closed_within(response, st.limits.watch_close)
