@@ -737,6 +737,8 @@ class RawClient:
                                 f"or a cap ({kinds}); no further requests sent")
 
     def _count_stall(self, exchange: Exchange) -> None:
+        if exchange.stopped_reading:
+            return  # the suite stopped on purpose: says nothing about whether the target would have ended
         stalled = exchange.error is not None and exchange.error.kind in STALL_KINDS
         with self._stall_lock:
             self._stalls = self._stalls + 1 if stalled else 0
