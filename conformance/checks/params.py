@@ -108,11 +108,11 @@ def capped_answer_says_length(ev: Evidence) -> Outcome:
     if isinstance(used, int) and used < cap:
         return inconclusive(f"the model stopped on its own after {used} of {cap} tokens (finish_reason "
                             f"{short(reason)}), so the cap did not cut the answer", completion_tokens=used)
-    longer = ev.related.get("longer_cap")
-    if longer is None or longer.status != 200:
+    longer = ev.twin("longer_cap")
+    if longer is None or longer.exchange.status != 200:
         return inconclusive(f"finish_reason {short(reason)} at the cap, and no answer with a larger cap to tell a "
                             "model that stopped on its own from a cut answer")
-    longer_text, longer_used, _ = _completion(Evidence(ev.ctx, json.loads(longer.request.body), longer))
+    longer_text, longer_used, _ = _completion(longer)
     if len(longer_text) > len(text) and longer_text.startswith(text) and (longer_used is None or longer_used > cap):
         return fail('finish_reason "length"', f"finish_reason = {short(reason)} after {short(text)}, while the same "
                     f"request with a larger cap goes on: {short(longer_text)}", note="the cap cut the answer")
@@ -148,11 +148,11 @@ def stop_sequences_honoured(ev: Evidence) -> Outcome:
     legal_reason(reason)
     if reason == "stop" and stopped_before(text, stops):
         return passed()
-    free = ev.related.get("without_stop")
-    if free is None or free.status != 200:
+    free = ev.twin("without_stop")
+    if free is None or free.exchange.status != 200:
         return inconclusive(f"the answer does not visibly end at a stop sequence ({short(text)}), and there is no "
                             "answer without stop to compare it with")
-    free_text = _completion(Evidence(ev.ctx, json.loads(free.request.body), free))[0]
+    free_text = _completion(free)[0]
     cut = min((free_text.find(s) for s in stops if s in free_text), default=-1)
     if cut < 0:
         return inconclusive(f"the model never writes a stop sequence as given, even without stop ({short(free_text)})")

@@ -80,20 +80,18 @@ def _capped(ctx: Context, capability: str, field: str, **fields: Any) -> Evidenc
     reported as "stop" (the longer answer goes on from the same text): FIN-02 and PAR-01/02
     judge with both exchanges, so a FAIL is proven by two raw requests."""
     ev = _one(ctx, COUNT_TO_30, capability, temperature=0, **{field: CAP}, **fields)
-    if ev.exchange.status == 200 and finish_reason_of(ev) not in ("length", None):
+    if ev.exchange.status == 200 and _answer(ev)[1] not in ("length", None):
         ev.related["longer_cap"] = ctx.send(dict(ev.request, **{field: LONGER_CAP}))  # type: ignore[arg-type]
     return ev
 
 
-def finish_reason_of(ev: Evidence) -> object:
-    """Choice 0's (last) finish_reason of a 200 answer, None when it cannot be read."""
+def _answer(ev: Evidence) -> tuple[str, object]:
+    """Choice 0's text and (last) finish_reason, ("", None) when there is no readable answer."""
     try:
-        if ev.streamed:
-            acc = ev.stream.choices.get(0)
-            return acc.finish_reasons[-1] if acc and acc.finish_reasons else None
-        return ev.choices()[0].get("finish_reason") if ev.choices() else None
+        text, reason, _ = ev.answer()
     except Skip:
-        return None
+        return "", None
+    return text, reason
 
 
 @scenario("gated", "chat", "valid", "capped", marks=("smoke",), requests=2)
@@ -136,7 +134,8 @@ def _stopped(ctx: Context, **fields: Any) -> Evidence:
     it: PAR-03 compares the two, so a FAIL is proven by two raw requests and a model that never
     writes the sequence is INCONCLUSIVE."""
     ev = _one(ctx, COUNT_TO_12, "stop", max_tokens=40, temperature=0, **fields)
-    if ev.exchange.status == 200 and not (finish_reason_of(ev) == "stop" and stopped_before(_text(ev), _stops(fields))):
+    text, reason = _answer(ev)
+    if ev.exchange.status == 200 and not (reason == "stop" and stopped_before(text, _stops(fields))):
         ev.related["without_stop"] = ctx.send({k: v for k, v in ev.request.items() if k != "stop"})  # type: ignore[union-attr]
     return ev
 
@@ -144,13 +143,6 @@ def _stopped(ctx: Context, **fields: Any) -> Evidence:
 def _stops(fields: dict[str, Any]) -> list[str]:
     stop = fields["stop"]
     return [stop] if isinstance(stop, str) else list(stop)
-
-
-def _text(ev: Evidence) -> str:
-    try:
-        return ev.stream.text(0) if ev.streamed else ev.content(0)
-    except Skip:
-        return ""
 
 
 @scenario("gated", "chat", "valid", "stopped", requests=2)
