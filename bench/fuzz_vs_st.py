@@ -4,9 +4,9 @@ All runs target one embedded reference server (127.0.0.1) and the same generated
 document (`conformance openapi --no-cross-field`, strict reading).  Measured, in one process:
 
 * ours/strategies: `generation.fuzz` over `valid_requests` and `invalid_requests`, every case
-  judged by the invariant oracles (up to 20 clauses per case);
+  judged by the suite's registered checks of its kind (~40 checks per case);
 * ours/schemathesis: `generation.schemathesis_run` fuzzing phase (positive + negative), every
-  case judged by the oracles plus schemathesis' built-in response checks;
+  case judged the same way;
 * st run: `st run <doc> --phases fuzzing -n N --continue-on-failure` in a temporary directory
   (no schemathesis.toml discovery), all of its default checks; its own "Fuzzing (in X s)" time is
   used, so process start-up and schema loading are not counted against it.
@@ -25,13 +25,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from conformance.engine import Budget
-from conformance.generation import oracles, schemathesis_run
+from conformance.engine import Budget, Runner
+from conformance.generation import schemathesis_run
+from conformance.generation.classify import Expectation
 from conformance.generation.fuzz import Observation, fuzz
 from conformance.generation.openapi import build_document
 from conformance.generation.strategies import invalid_requests, valid_requests
 from conformance.profiles import get_profile
+from conformance.scenarios.generated import judge_exchange
 from conformance.servers.launcher import ReferenceServer
+from conformance.suite import load_suite
 from conformance.target import Context, Target
 from conformance.wire.client import RawClient
 
@@ -39,14 +42,19 @@ KEY = "sk-bench-0123456789"
 MODEL = "reference-model"
 
 
+def _judge(ctx: Context):  # type: ignore[no-untyped-def]
+    runner = Runner(load_suite().checks.values(), [], ctx)
+    return lambda expectation, body, exchange: judge_exchange(ctx, runner.judge_case, expectation, body, exchange)
+
+
 def ours_strategies(ctx: Context, examples: int, seed: int) -> dict[str, float]:
+    judge = _judge(ctx)
+
     def valid(body: dict) -> Observation:
-        ex = ctx.send(body)
-        return Observation(body, ex, oracles.judge_valid(body, ex, strict=False))
+        return judge(Expectation("valid"), body, ctx.send(body))
 
     def invalid(case: tuple) -> Observation:
-        ex = ctx.send(case.body)
-        return Observation(case.body, ex, oracles.judge_invalid(case.body, case.param, ex, strict=False))
+        return judge(Expectation("invalid", (case.param,) if case.param else ()), case.body, ctx.send(case.body))
 
     started = time.perf_counter()
     runs = [fuzz("valid", valid_requests(MODEL, multimodal=True), valid, examples=examples, seed_value=seed, shrink_calls=0),
@@ -60,7 +68,7 @@ def ours_strategies(ctx: Context, examples: int, seed: int) -> dict[str, float]:
 def ours_schemathesis(ctx: Context, examples: int, seed: int) -> dict[str, float]:
     started = time.perf_counter()
     # Shrinking requests are generated, sent and judged like any other case, so they count.
-    runs = schemathesis_run.run_phases(ctx, strict=True, vendor=False, seed=seed, examples=examples, shrink_calls=examples,
+    runs = schemathesis_run.run_phases(ctx, _judge(ctx), strict=True, vendor=False, seed=seed, examples=examples, shrink_calls=examples,
                                        phases=("fuzzing",))
     elapsed = time.perf_counter() - started
     cases = sum(r.calls for r in runs)

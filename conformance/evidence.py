@@ -62,6 +62,9 @@ class Evidence:
     exchange: Exchange
     related: dict[str, Exchange] = field(default_factory=dict)
     data: dict[str, Any] = field(default_factory=dict)
+    # For a request breaking a rule: the parameter the error must name (any one of a tuple:
+    # a request may break several); None when it breaks no single named parameter.
+    param: str | tuple[str, ...] | None = None
 
     @property
     def strict(self) -> bool:

@@ -89,11 +89,15 @@ def run_defect(server: ReferenceServer, defect: Defect, clean: dict[str, dict[st
     return judge(defect, clean[profile], mutated)
 
 
+# Generated cases per generation scenario in a matrix run: every defect and variant meets the
+# generated path too (judged by the same checks, so its tags and verdict aggregation are proven
+# against every mutant), at a cost of a few requests; the fuzzers' depth is tests/test_fuzz.py's.
+MATRIX_FUZZ_EXAMPLES = 1
+
+
 def _run(base_url: str, profile: str, concurrency: int) -> list[Result]:
-    # Generated traffic is left out: hand-written probes kill every defect, and the fuzzers are
-    # proven against the clean server and their own defects in tests/test_fuzz.py.
     config = RunConfig(base_url=base_url, model=EMBEDDED_MODEL, api_key=API_KEY, profile=profile,
-                       concurrency=concurrency, fuzz_examples=0, capabilities=str(REFERENCE_CAPABILITIES),
+                       concurrency=concurrency, fuzz_examples=MATRIX_FUZZ_EXAMPLES, capabilities=str(REFERENCE_CAPABILITIES),
                        command=["conformance", "selftest"])
     return execute(config).results
 

@@ -32,7 +32,6 @@ _MODULES = (
     "conformance.checks.params",
     "conformance.checks.tools",
     "conformance.scenarios.generated",
-    "conformance.checks.generated",
     "conformance.sdk.scenarios",
     "conformance.sdk.openai_sdk",
 )

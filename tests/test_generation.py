@@ -1,9 +1,10 @@
-"""Offline tests of the generation package: the OpenAPI document, the strategies, the oracles and
-the fuzz driver (no server; exchanges are built by hand)."""
+"""Offline tests of the generation package: the OpenAPI document, the strategies, request classification,
+generated cases judged by the checks, and the fuzz driver (no server; exchanges are built by hand)."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import schemathesis
@@ -12,10 +13,15 @@ from hypothesis import strategies as st
 
 from conformance import schema
 from conformance.engine import BudgetExhausted
-from conformance.generation import oracles
+from conformance.engine import Budget, Runner, fail, passed
+from conformance.generation.classify import Expectation, classify, semantic_problems
 from conformance.generation.fuzz import Observation, fuzz
 from conformance.generation.openapi import CHAT_PATH, build_document
 from conformance.generation.strategies import RULES, invalid_requests, valid_requests
+from conformance.profiles import get_profile
+from conformance.scenarios.generated import judge_exchange
+from conformance.suite import load_suite
+from conformance.target import Context, Target
 from conformance.wire.client import Exchange, RecordedRequest
 from conformance.wire.sse import SSEEvent
 
@@ -49,14 +55,18 @@ def test_document_readings() -> None:
 
 # --- strategies ---------------------------------------------------------------------------------
 
+def _largest_cap(body: dict) -> int:
+    return max(body[k] for k in ("max_tokens", "max_completion_tokens") if isinstance(body.get(k), int))
+
+
 @FAST
 @seed(11)
 @given(valid_requests(MODEL, multimodal=True))
 def test_valid_requests_are_valid_for_the_strict_schema_and_the_unwritten_rules(body: dict) -> None:
     assert schema.validate("request", body, strict=True) == []
-    assert oracles.semantic_problems(body) == []
-    assert oracles.classify(body, strict=True) == oracles.Expectation("valid")
-    assert 1 <= oracles._cap(body) <= 16
+    assert semantic_problems(body) == []
+    assert classify(body, strict=True) == Expectation("valid")
+    assert 1 <= _largest_cap(body) <= 16
 
 
 @FAST
@@ -65,7 +75,7 @@ def test_valid_requests_are_valid_for_the_strict_schema_and_the_unwritten_rules(
 def test_vendor_stream_requests(body: dict) -> None:
     assert body["stream"] is True
     assert schema.validate("request", body, strict=True, vendor=True) == []
-    assert oracles._cap(body) <= 4
+    assert _largest_cap(body) <= 4
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -76,7 +86,7 @@ def test_each_invalid_rule_breaks_the_schema_or_an_unwritten_rule_naming_its_par
     def check(case: tuple) -> None:
         body, param, drawn = case
         assert drawn == rule
-        expectation = oracles.classify(body, strict=True)
+        expectation = classify(body, strict=True)
         assert expectation.kind == "invalid", expectation
         assert param in expectation.params, (param, expectation)
 
@@ -91,7 +101,7 @@ def test_stream_invalid_requests_keep_stream_true_and_skip_strict_rules(case: tu
     assert case.rule not in ("unknown_parameter", "stream_wrong_type", "stream_options_without_stream")
 
 
-# --- oracles ------------------------------------------------------------------------------------
+# --- generated cases judged by the registered checks ---------------------------------------------
 
 def _exchange(status: int, body: object = None, *, events: list[str] | None = None, ctype: str = "application/json") -> Exchange:
     request = RecordedRequest("POST", "http://127.0.0.1:1/v1/chat/completions", [], b"{}", {})
@@ -106,7 +116,7 @@ def _response(n: int = 1, finish: str = "stop", usage: tuple[int, int, int] = (3
     choices = [{"index": i, "message": {"role": "assistant", "content": "hi", "refusal": None}, "logprobs": None,
                 "finish_reason": finish} for i in range(n)]
     p, c, t = usage
-    return {"id": "x", "object": "chat.completion", "created": 1_700_000_000, "model": MODEL, "choices": choices,
+    return {"id": "x", "object": "chat.completion", "created": int(time.time()), "model": MODEL, "choices": choices,
             "usage": {"prompt_tokens": p, "completion_tokens": c, "total_tokens": t}}
 
 
@@ -114,79 +124,90 @@ def _error(param: str | None) -> dict:
     return {"error": {"message": "bad", "type": "invalid_request_error", "param": param, "code": None}}
 
 
-def _clauses(violations: list[oracles.Violation]) -> list[str]:
-    return [v.clause for v in violations]
+_RUNNER = Runner(load_suite().checks.values(), [], None)
 
 
-def test_valid_request_oracles() -> None:
+def _ctx(strict: bool = True) -> Context:
+    return Context(None, Target("http://127.0.0.1:1", MODEL, None),  # type: ignore[arg-type]  # checks never send
+                   get_profile("openai-strict" if strict else "compatible"), Budget())
+
+
+def _fails(body: object, exchange: Exchange, kind: str = "valid", params: tuple[str, ...] = (), *,
+           strict: bool = True) -> list[str]:
+    """The clauses whose checks FAIL a generated case (before SHOULD is lowered to WARN)."""
+    observation = judge_exchange(_ctx(strict), _RUNNER.judge_case, Expectation(kind, params), body, exchange)  # type: ignore[arg-type]
+    errors = [f"{n}: {o.note}" for n, o in observation.outcomes.items() if o.verdict.value == "ERROR"]
+    assert not errors, errors
+    return sorted({load_suite().checks[name].rule.id for name, _ in observation.failures})
+
+
+def test_a_generated_valid_case_is_judged_by_the_checks_of_its_kind() -> None:
     body = {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": 2, "n": 2}
-    assert oracles.judge_valid(body, _exchange(200, _response(2, "length", (3, 4, 7))), strict=True) == []
-    assert _clauses(oracles.judge_valid(body, _exchange(200, _response(1)), strict=True)) == ["CHO-01"]
-    assert _clauses(oracles.judge_valid(body, _exchange(200, _response(2, usage=(3, 2, 9))), strict=True)) == ["USE-02"]
-    # Fewer tokens than n x cap can be a right "length" (the context ran out); more cannot.
-    assert oracles.judge_valid(body, _exchange(200, _response(2, "length", (3, 3, 6))), strict=True) == []
-    assert _clauses(oracles.judge_valid(body, _exchange(200, _response(2, "length", (3, 5, 8))), strict=True)) == ["FIN-02"]
-    both = dict(body, max_completion_tokens=4)  # which cap binds is not settled: either may
-    assert oracles.judge_valid(both, _exchange(200, _response(2, "length", (3, 8, 11))), strict=True) == []
-    assert _clauses(oracles.judge_valid(body, _exchange(500, _error(None)), strict=True)) == ["ERR-03"]
-    assert _clauses(oracles.judge_valid(body, _exchange(400, _error("messages")), strict=True)) == ["REQ-01"]
+    assert _fails(body, _exchange(200, _response(2, "length", (3, 4, 7)))) == []
+    assert "CHO-01" in _fails(body, _exchange(200, _response(1)))
+    assert _fails(body, _exchange(200, _response(2, usage=(3, 2, 9)))) == ["USE-02"]
+    # n choices all cut at max_tokens count n x the cap (USE-05), never more.
+    assert _fails(body, _exchange(200, _response(2, "length", (3, 5, 8)))) == ["USE-05"]
+    both = dict(body, max_completion_tokens=4)  # which cap binds is not settled: no cap rule judges it
+    assert _fails(both, _exchange(200, _response(2, "length", (3, 8, 11)))) == []
+    single = dict(body, n=1)
+    assert _fails(single, _exchange(200, _response(1, "length", (3, 5, 8)))) == ["PAR-01"]
+    assert _fails(body, _exchange(500, _error(None))) == ["REQ-01"]
+    assert _fails(body, _exchange(400, _error("messages"))) == ["REQ-01"]
     image = dict(body, messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}])
-    assert oracles.judge_valid(image, _exchange(400, _error("messages")), strict=True) == []
+    assert _fails(image, _exchange(400, _error("messages"))) == []
     replay = dict(body, messages=[{"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}])
-    assert _clauses(oracles.judge_valid(replay, _exchange(400, _error("messages")), strict=True)) == ["REQ-03"]
+    assert _fails(replay, _exchange(400, _error("messages"))) == ["REQ-03"]
 
 
-def test_stream_oracles_reassemble_the_stream() -> None:
+def test_a_generated_stream_is_judged_by_the_stream_checks() -> None:
     body = {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "max_tokens": 1, "stream": True}
-    head = {"id": "x", "object": "chat.completion.chunk", "created": 1_700_000_000, "model": MODEL}
+    head = {"id": "x", "object": "chat.completion.chunk", "created": int(time.time()), "model": MODEL}
     first = dict(head, choices=[{"index": 0, "delta": {"role": "assistant", "content": "a"}, "logprobs": None, "finish_reason": None}])
     last = dict(head, choices=[{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "length"}])
     good = [json.dumps(first), json.dumps(last), "[DONE]"]
-    assert oracles.judge_valid(body, _exchange(200, events=good), strict=True) == []
-    assert _clauses(oracles.judge_valid(body, _exchange(200, events=good[:-1]), strict=True)) == ["SSE-03"]
-    no_finish = [json.dumps(first), "[DONE]"]
-    assert _clauses(oracles.judge_valid(body, _exchange(200, events=no_finish), strict=True)) == ["SSE-18"]
-    assert _clauses(oracles.judge_valid(body, _exchange(200, _response()), strict=True)) == ["SSE-01"]
-    rebuilt = oracles.reassemble(__import__("conformance.stream", fromlist=["parse_stream"]).parse_stream(
-        _exchange(200, events=good).events))
-    assert rebuilt["choices"][0]["message"]["content"] == "a" and rebuilt["choices"][0]["finish_reason"] == "length"
+    assert _fails(body, _exchange(200, events=good)) == []
+    assert _fails(body, _exchange(200, events=good[:-1])) == ["SSE-03"]
+    assert _fails(body, _exchange(200, events=[json.dumps(first), "[DONE]"])) == ["SSE-07"]
+    assert _fails(body, _exchange(200, _response())) == ["SSE-01"]
 
 
-def test_invalid_request_oracles() -> None:
+def test_a_generated_invalid_case_is_judged_by_the_error_checks() -> None:
     body = {"model": MODEL, "messages": [], "stream": True}
-    assert oracles.judge_invalid(body, "messages", _exchange(400, _error("messages")), strict=True) == []
-    assert oracles.judge_invalid(body, "messages", _exchange(400, _error("messages[0].content")), strict=True) == []
-    assert _clauses(oracles.judge_invalid(body, "messages", _exchange(400, _error("model")), strict=True)) == ["ERR-04"]
-    assert _clauses(oracles.judge_invalid(body, "messages", _exchange(200, events=["[DONE]"]), strict=True)) == ["SSE-13"]
-    assert _clauses(oracles.judge_invalid({}, None, _exchange(200, _response()), strict=True)) == ["ERR-02"]
-    assert _clauses(oracles.judge_invalid({}, None, _exchange(422, _error(None)), strict=True)) == ["ERR-02"]
-    assert _clauses(oracles.judge_invalid({}, None, _exchange(422, _error(None)), strict=False)) == ["ERR-08"]
-    assert _clauses(oracles.judge_invalid({}, None, _exchange(503, {"detail": "x"}), strict=False)) == ["ERR-03", "ERR-01"]
+    assert _fails(body, _exchange(400, _error("messages")), "invalid", ("messages",)) == []
+    assert _fails(body, _exchange(400, _error("messages[0].content")), "invalid", ("messages",)) == []
+    assert _fails(body, _exchange(400, _error("model")), "invalid", ("messages",)) == ["ERR-04"]
+    assert _fails(body, _exchange(200, events=["[DONE]"]), "invalid", ("messages",)) == ["ERR-02", "SSE-13"]
+    assert _fails({}, _exchange(200, _response()), "invalid") == ["ERR-02"]
+    assert _fails({}, _exchange(422, _error(None)), "invalid") == ["ERR-02", "ERR-08"]
+    assert _fails({}, _exchange(422, _error(None)), "invalid", strict=False) == ["ERR-08"]
+    assert _fails({}, _exchange(503, {"detail": "x"}), "invalid", strict=False) == ["ERR-01", "ERR-02", "ERR-03"]
+    assert _fails({"foo": 1}, _exchange(500, _error(None)), "either") == ["ERR-03"]
 
 
 def test_classify_arbitrary_bodies() -> None:
     base = {"model": MODEL, "messages": [{"role": "user", "content": "x"}]}
-    assert oracles.classify(base, strict=True).kind == "valid"
-    assert oracles.classify([1], strict=True).kind == "invalid"
-    top = oracles.classify(dict(base, top_logprobs=2), strict=False)
+    assert classify(base, strict=True).kind == "valid"
+    assert classify([1], strict=True).kind == "invalid"
+    top = classify(dict(base, top_logprobs=2), strict=False)
     assert top.kind == "invalid" and {"top_logprobs", "logprobs"} <= set(top.params)
-    assert oracles.classify(dict(base, foo=1), strict=False).kind == "either"
-    assert oracles.classify(dict(base, foo=1), strict=True).params == ("foo",)
-    assert oracles.classify(dict(base, metadata={"k": 5}), strict=True).kind == "either"
+    assert classify(dict(base, foo=1), strict=False).kind == "either"
+    assert classify(dict(base, foo=1), strict=True).params == ("foo",)
+    assert classify(dict(base, metadata={"k": 5}), strict=True).kind == "either"
     orphan = dict(base, messages=[*base["messages"], {"role": "tool", "tool_call_id": "c", "content": "x"}])
-    assert oracles.classify(orphan, strict=True) .params == ("messages",)
+    assert classify(orphan, strict=True) .params == ("messages",)
 
 
 # --- fuzz driver --------------------------------------------------------------------------------
 
 def _probe(case: int) -> Observation:
-    violations = [oracles.Violation("CHO-01", "case < 1000", str(case))] if case >= 1000 else []
-    return Observation(case, None, violations)  # type: ignore[arg-type]
+    verdict = fail("case < 1000", str(case)) if case >= 1000 else passed()
+    return Observation(case, None, {"envelope.choice_count": verdict})  # type: ignore[arg-type]
 
 
 def test_fuzz_shrinks_to_the_minimal_failing_case_reproducibly() -> None:
     runs = [fuzz("t", st.integers(0, 10**9), _probe, examples=50, seed_value=7, shrink_calls=500) for _ in range(2)]
-    assert runs[0].findings["CHO-01"].case == 1000
+    assert runs[0].findings["envelope.choice_count"].case == 1000
     assert runs[0].calls == runs[1].calls
 
 
@@ -202,7 +223,7 @@ def test_fuzz_stops_on_budget_and_shrink_limit() -> None:
     report = fuzz("t", st.integers(0, 10**9), limited, examples=50, seed_value=7, shrink_calls=500)
     assert report.calls == 5 and report.stopped.startswith("budget exhausted")
     capped = fuzz("t", st.integers(0, 10**9), _probe, examples=50, seed_value=7, shrink_calls=3)
-    assert "shrink limit" in capped.stopped and "CHO-01" in capped.findings
+    assert "shrink limit" in capped.stopped and "envelope.choice_count" in capped.findings
 
 
 @pytest.mark.parametrize("explicit", [[5, 2000]])
@@ -223,12 +244,12 @@ IMAGE_BODY = {"model": MODEL, "messages": [{"role": "user", "content": [
 
 def test_a_modality_refused_with_a_4xx_is_not_offered_not_a_refused_valid_request() -> None:
     clean = {"error": {"message": "image input is not supported", "type": "invalid_request_error", "param": None, "code": None}}
-    assert oracles.judge_valid(IMAGE_BODY, _exchange(400, clean), strict=False) == []
+    assert _fails(IMAGE_BODY, _exchange(400, clean), strict=False) == []
     # The same refusal with an integer code is an envelope finding (ERR-01), never REQ-02.
     bad = {"error": {"message": "unsupported content[].type", "type": "invalid_request_error", "code": 400}}
-    assert _clauses(oracles.judge_valid(IMAGE_BODY, _exchange(400, bad), strict=False)) == ["ERR-01"]
+    assert _fails(IMAGE_BODY, _exchange(400, bad), strict=False) == ["ERR-01"]
     verbosity = {"model": MODEL, "messages": [{"role": "user", "content": "x"}], "verbosity": "low"}
-    assert oracles.judge_valid(verbosity, _exchange(400, clean), strict=False) == []
+    assert _fails(verbosity, _exchange(400, clean), strict=False) == []
 
 
 def test_generated_traffic_stops_sending_a_refused_modality() -> None:
@@ -243,7 +264,7 @@ def test_generated_traffic_stops_sending_a_refused_modality() -> None:
         return _exchange(400, {"error": {"message": "no images", "type": "invalid_request_error", "param": None, "code": None}})
 
     ctx = SimpleNamespace(send=send, profile=SimpleNamespace(strict=False, vendor=False))
-    probe = _valid_probe(ctx)
+    probe = _valid_probe(ctx, lambda evidence, tags: {})
     assert probe(IMAGE_BODY) is not None
     assert probe(dict(IMAGE_BODY, temperature=0.5)) is None  # not sent again
     assert len(sent) == 1

@@ -28,9 +28,12 @@ def content_parts_accepted(ev: Evidence) -> Outcome:
     refused = _refusal(ev.exchange)
     if refused:
         return fail("HTTP 200 for text-part content", refused)
-    if _refusal(ev.related["as_strings"]):
+    strings = ev.related.get("as_strings")
+    if strings is None:  # generated traffic: no string form was sent to compare the counts with
+        return passed("accepted (no string form of the same request to compare prompt_tokens with)")
+    if _refusal(strings):
         raise Skip("the string form was refused too; judged by REQ-01")
-    as_strings = Evidence(ev.ctx, ev.request, ev.related["as_strings"]).usage() or {}
+    as_strings = Evidence(ev.ctx, ev.request, strings).usage() or {}
     as_parts = ev.usage() or {}
     a, b = as_strings.get("prompt_tokens"), as_parts.get("prompt_tokens")
     if not (isinstance(a, int) and isinstance(b, int)):
@@ -47,7 +50,8 @@ def null_assistant_content_accepted(ev: Evidence) -> Outcome:
     refused = _refusal(ev.exchange)
     if refused:
         return fail("HTTP 200 for assistant content null with tool_calls", refused)
-    refused_empty = _refusal(ev.related["empty_string_content"])
+    empty = ev.related.get("empty_string_content")
+    refused_empty = _refusal(empty) if empty is not None else None
     if refused_empty:
         return warn('HTTP 200 for assistant content "" with tool_calls', refused_empty)
     return passed()

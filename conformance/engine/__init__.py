@@ -16,11 +16,12 @@ from .model import (
     warn,
 )
 from .budget import Budget
+from .judging import CaseJudge, Judged
 from .registry import CheckSpec, Rule, ScenarioSpec, Suite
 from .runner import RunOutcome, Runner
 
 __all__ = [
     "SEVERITY",
-    "Budget", "BudgetExhausted", "CannotJudge", "CheckSpec", "NotApplicable", "Outcome", "Result", "Rule", "RunOutcome", "Runner",
+    "Budget", "BudgetExhausted", "CannotJudge", "CaseJudge", "CheckSpec", "Judged", "NotApplicable", "Outcome", "Result", "Rule", "RunOutcome", "Runner",
     "ScenarioSpec", "Skip", "Suite", "Verdict", "fail", "inconclusive", "info", "passed", "warn",
 ]

@@ -28,11 +28,12 @@ class Rule:
 @dataclass(frozen=True)
 class ScenarioSpec:
     name: str
-    func: Callable[[Any], Any]
+    func: Callable[..., Any]
     tags: frozenset[str]
     marks: frozenset[str]  # free-form labels a profile selects on (e.g. "smoke", "deep", "vendor")
     requests: int  # how many requests it sends, for budgeting and docs
     doc: str
+    judges: bool = False  # called as func(ctx, judge) and returns a Judged (see judging.py)
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,12 @@ class Suite:
     checks: dict[str, CheckSpec] = field(default_factory=dict)
 
     def scenario(
-        self, *tags: str, marks: Iterable[str] = (), requests: int = 1
-    ) -> Callable[[Callable[[Any], Any]], Callable[[Any], Any]]:
-        def register(func: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        self, *tags: str, marks: Iterable[str] = (), requests: int = 1, judges: bool = False
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register a scenario.  ``tags`` name the evidence it produces (checks attach by tag); a
+        scenario that ``judges`` its own cases lists every tag its cases may carry."""
+
+        def register(func: Callable[..., Any]) -> Callable[..., Any]:
             name = func.__name__
             if name in self.scenarios:
                 raise ValueError(f"duplicate scenario {name}")
@@ -67,7 +71,7 @@ class Suite:
             # the rules on every exchange ("any") do not apply to it.
             universal = () if "after" in marks else ("any",)
             self.scenarios[name] = ScenarioSpec(
-                name, func, frozenset((name, *universal, *tags)), frozenset(marks), requests, _doc(func)
+                name, func, frozenset((name, *universal, *tags)), frozenset(marks), requests, _doc(func), judges
             )
             return func
 

@@ -16,6 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
+from .judging import Judged
 from .model import BudgetExhausted, CannotJudge, NotApplicable, Outcome, Result, Skip, Verdict
 from .registry import CheckSpec, ScenarioSpec
 
@@ -161,7 +162,7 @@ class Runner:
             return []
         started = time.perf_counter()
         try:
-            evidence = scenario.func(self.context)
+            evidence = scenario.func(self.context, self.judge_case) if scenario.judges else scenario.func(self.context)
         except NotApplicable:  # the target offers nothing this scenario could probe (e.g. no manifest probe)
             return []
         except Skip as exc:
@@ -174,29 +175,49 @@ class Runner:
             note = f"scenario {scenario.name} crashed: {self.redact(_one_line(exc))}"
             return [self._bare(c, scenario, Verdict.ERROR, note, trace=self.redact(traceback.format_exc())) for c in checks]
         scenario_time = time.perf_counter() - started
-        shared = _SharedArtifacts(evidence)
-        judged = [r for r in (self._judge(c, scenario, evidence, scenario_time, shared) for c in checks) if r is not None]
+        if isinstance(evidence, Judged):
+            judged = self._prejudged(checks, scenario, evidence, scenario_time)
+        else:
+            shared = _SharedArtifacts(evidence)
+            judged = [r for r in (self._judge(c, scenario, evidence, scenario_time, shared) for c in checks) if r is not None]
         if keep and self.replay_if is not None and len(self._evidence) < _KEPT_EVIDENCE and self.replay_if(judged):
             self._evidence[scenario.name] = evidence
         return judged
 
-    def _judge(self, check: CheckSpec, scenario: ScenarioSpec, evidence: Any, scenario_time: float,
-               shared: _SharedArtifacts) -> Result | None:
-        started = time.perf_counter()
+    def judge_case(self, evidence: Any, tags: frozenset[str]) -> dict[str, Outcome]:
+        """Judge one case of a self-judging scenario with every selected check that applies to
+        ``tags`` (see judging.py); verdicts are the checks' own, before lowering by level."""
+        outcomes: dict[str, Outcome] = {}
+        for check in self.checks:
+            if check.on & tags:
+                outcome = self._outcome(check, evidence)
+                if outcome is not None:
+                    outcomes[check.name] = outcome
+        return outcomes
+
+    def _outcome(self, check: CheckSpec, evidence: Any) -> Outcome | None:
+        """What ``check`` concludes on ``evidence``; None when it does not apply."""
         try:
-            outcome = check.func(evidence)
+            return check.func(evidence)
         except NotApplicable:
             return None
         except Skip as exc:
-            outcome = Outcome(Verdict.SKIP, note=str(exc))
+            return Outcome(Verdict.SKIP, note=str(exc))
         except CannotJudge as exc:
-            outcome = Outcome(Verdict.ERROR, note=f"could not judge: {exc}")
+            return Outcome(Verdict.ERROR, note=f"could not judge: {exc}")
         except Exception as exc:
-            outcome = Outcome(
+            return Outcome(
                 Verdict.ERROR,
                 note=f"check crashed: {_one_line(exc)}",
                 evidence={"traceback": self.redact(traceback.format_exc())},
             )
+
+    def _judge(self, check: CheckSpec, scenario: ScenarioSpec, evidence: Any, scenario_time: float,
+               shared: _SharedArtifacts) -> Result | None:
+        started = time.perf_counter()
+        outcome = self._outcome(check, evidence)
+        if outcome is None:
+            return None
         verdict = _lower_by_level(outcome, check.rule.level)
         if verdict is Verdict.PASS:
             artifacts: list[dict[str, Any]] = []
@@ -205,6 +226,20 @@ class Runner:
         else:
             artifacts = shared.get()
         return self._result(check, scenario, outcome, verdict, artifacts, scenario_time + time.perf_counter() - started)
+
+    def _prejudged(self, checks: list[CheckSpec], scenario: ScenarioSpec, judged: Judged,
+                   scenario_time: float) -> list[Result]:
+        """The results of a scenario that judged its own cases: one per check it has an outcome for."""
+        shared = _SharedArtifacts(judged)
+        results = []
+        for check in checks:
+            outcome = judged.outcomes.get(check.name)
+            if outcome is None:
+                continue
+            verdict = _lower_by_level(outcome, check.rule.level)
+            artifacts = [] if verdict is Verdict.PASS else [a.to_dict() for a in outcome.artifacts] or shared.get()
+            results.append(self._result(check, scenario, outcome, verdict, artifacts, scenario_time))
+        return results
 
     def _result(self, check: CheckSpec, scenario: ScenarioSpec, outcome: Outcome, verdict: Verdict,
                 artifacts: list[dict[str, Any]], duration: float) -> Result:

@@ -1,2 +1,2 @@
-"""Generated requests: the OpenAPI document, Hypothesis strategies, invariant oracles, the fuzz
+"""Generated requests: the OpenAPI document, Hypothesis strategies, request classification, the fuzz
 driver and the schemathesis runner."""

@@ -1,11 +1,13 @@
-"""The fuzz driver: a seeded Hypothesis run over one strategy, judged by oracles, failures shrunk.
+"""The fuzz driver: a seeded Hypothesis run over one strategy, judged by the checks, failures shrunk.
 
 ``fuzz`` runs a ``@given`` test programmatically with the caller's seed, ``max_examples``,
 ``deadline=None``, no example database and shrinking on.  The test sends one case through
-``probe`` (which returns the exchange and the oracle violations) and raises when an invariant
-broke.  Each clause raises its own exception class, so Hypothesis treats the clauses as distinct
-bugs and shrinks each to its own minimal failing case; the driver records, per clause, the
-smallest failing request seen (the last replay Hypothesis makes is the minimal one).
+``probe`` (which returns the exchange and the outcome of every check that judged it) and raises
+when a check FAILed.  Each check raises its own exception class, so Hypothesis treats the checks
+as distinct bugs and shrinks each to its own minimal failing case; the driver records, per check,
+the smallest failing request seen (the last replay Hypothesis makes is the minimal one) and
+tallies every other verdict, so a check that never saw a case it could judge is told apart from
+one that held.
 
 Cost control: ``shrink_calls`` caps the requests spent after the first failure, and a
 ``BudgetExhausted`` from the probe (the run's ``--max-requests`` / ``--max-tokens-total``) stops
@@ -26,34 +28,49 @@ from typing import Any, Generic, TypeVar
 from hypothesis import HealthCheck, Phase, Verbosity, example, given, reject, seed, settings
 from hypothesis import strategies as st
 
-from ..engine import BudgetExhausted, CannotJudge
+from ..engine import BudgetExhausted, CannotJudge, Outcome, Verdict
 from ..wire.client import Exchange
-from .oracles import Violation
 
 T = TypeVar("T")
 
 
 @dataclass
 class Observation:
-    """What one probe saw: the body sent, its exchange and the broken invariants."""
+    """What one probe saw: the body sent, its exchange and each check's outcome on it."""
 
     request: Any
     exchange: Exchange
-    violations: list[Violation]
+    outcomes: dict[str, Outcome]
+
+    @property
+    def failures(self) -> list[tuple[str, Outcome]]:
+        return [(name, o) for name, o in self.outcomes.items() if o.verdict is Verdict.FAIL]
 
 
 @dataclass
 class Finding(Generic[T]):
-    """The smallest failing case seen for one clause."""
+    """The smallest failing case seen for one check."""
 
-    clause: str
-    expected: str
-    observed: str
+    check: str
+    outcome: Outcome
     case: T | None
     request: Any
     exchange: Exchange
     size: int
     occurrences: int = 1
+
+
+@dataclass
+class Tally:
+    """How one check judged the cases of a run: a count per verdict, and the first outcome of each
+    verdict with the request and exchange it came from."""
+
+    counts: dict[Verdict, int] = field(default_factory=dict)
+    first: dict[Verdict, tuple[Outcome, Any, Exchange]] = field(default_factory=dict)
+
+    def add(self, outcome: Outcome, request: Any, exchange: Exchange) -> None:
+        self.counts[outcome.verdict] = self.counts.get(outcome.verdict, 0) + 1
+        self.first.setdefault(outcome.verdict, (outcome, request, exchange))
 
 
 @dataclass
@@ -64,30 +81,32 @@ class FuzzReport(Generic[T]):
     seed: int
     examples: int
     calls: int = 0
-    findings: dict[str, Finding[T]] = field(default_factory=dict)
+    findings: dict[str, Finding[T]] = field(default_factory=dict)  # by check name
+    tallies: dict[str, Tally] = field(default_factory=dict)  # by check name
     stopped: str = ""
     elapsed: float = 0.0
     last: Observation | None = None
     first_error: Observation | None = None  # the first exchange answered >= 400
 
     def record(self, case: T | None, observation: Observation, *, count: bool = True) -> None:
-        """Count one probe (unless ``count`` is false: a probe outside the generated cases) and
-        keep, per clause, the smallest failing request."""
+        """Count one probe (unless ``count`` is false: a probe outside the generated cases), tally
+        each check's verdict and keep, per check, the smallest failing request."""
         self.calls += count
         self.last = observation
         status = observation.exchange.status if observation.exchange is not None else None
         if self.first_error is None and status is not None and status >= 400:
             self.first_error = observation
         size = _size(observation.request)
-        for v in observation.violations:
-            known = self.findings.get(v.clause)
+        for name, outcome in observation.outcomes.items():
+            self.tallies.setdefault(name, Tally()).add(outcome, observation.request, observation.exchange)
+        for name, outcome in observation.failures:
+            known = self.findings.get(name)
             if known is None:
-                self.findings[v.clause] = Finding(v.clause, v.expected, v.observed, case, observation.request,
-                                                  observation.exchange, size)
+                self.findings[name] = Finding(name, outcome, case, observation.request, observation.exchange, size)
                 continue
             known.occurrences += 1
             if size <= known.size:
-                known.expected, known.observed, known.case = v.expected, v.observed, case
+                known.outcome, known.case = outcome, case
                 known.request, known.exchange, known.size = observation.request, observation.exchange, size
 
 
@@ -95,19 +114,19 @@ class _Stop(BaseException):
     """Ends a Hypothesis run from inside the test; a BaseException so Hypothesis does not treat it as a failure."""
 
 
-class OracleViolation(AssertionError):
-    """An invariant broke; one subclass per clause so Hypothesis shrinks each clause separately."""
+class CheckFailed(AssertionError):
+    """A check FAILed on a case; one subclass per check so Hypothesis shrinks each check separately."""
 
 
-_CLASSES: dict[str, type[OracleViolation]] = {}
+_CLASSES: dict[str, type[CheckFailed]] = {}
 _CLASSES_LOCK = threading.Lock()
 
 
-def _violation_class(clause: str) -> type[OracleViolation]:
+def _failure_class(check: str) -> type[CheckFailed]:
     with _CLASSES_LOCK:
-        if clause not in _CLASSES:
-            _CLASSES[clause] = type(f"Violation_{clause.replace('-', '_')}", (OracleViolation,), {})
-        return _CLASSES[clause]
+        if check not in _CLASSES:
+            _CLASSES[check] = type("Failed_" + "".join(c if c.isalnum() else "_" for c in check), (CheckFailed,), {})
+        return _CLASSES[check]
 
 
 def _size(request: Any) -> int:
@@ -153,11 +172,12 @@ def fuzz(
         if observation is None:
             reject()
         report.record(case, observation)
-        if observation.violations:
+        failures = observation.failures
+        if failures:
             if not first_failure_at:
                 first_failure_at.append(report.calls)
-            v = observation.violations[0]
-            raise _violation_class(v.clause)(f"{v.clause}: expected {v.expected}; observed {v.observed}")
+            name, outcome = failures[0]
+            raise _failure_class(name)(f"{name}: expected {outcome.expected}; observed {outcome.observed}")
 
     wrapped: Callable[..., None] = given(strategy)(test)
     for case in reversed(list(explicit)):  # Hypothesis runs explicit examples in reverse order of attachment

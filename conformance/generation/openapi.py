@@ -11,7 +11,7 @@ the error envelope (``default``).
 ``cross_field=False`` drops the request's top-level ``allOf`` of ``if``/``then`` rules (e.g.
 ``top_logprobs`` needs ``logprobs``).  Schemathesis' coverage phase produces almost no positive
 case when several such rules are present, so the generation document leaves them out and the
-oracles (``generation.oracles.classify``) judge each case against the full schema instead.
+classification (``generation.classify.classify``) judges each case against the full schema instead.
 """
 
 from __future__ import annotations

@@ -7,12 +7,11 @@ answerable: the target's model, a small token cap, ``n`` <= 2, integral floats w
 integers, and — for positive cases only — the cross-field prerequisites restored.
 
 Each case is sent through the suite's own client (budget, limits, redaction, curl line) and
-judged twice: by schemathesis' ``validate_response`` with the built-in ``not_a_server_error``,
-``content_type_conformance`` and ``response_schema_conformance`` checks, and by the suite's
-oracles plugged in as an ``additional_checks`` function.  The ground truth for a case is
-``oracles.classify`` on the body actually sent, not schemathesis' generation mode: a "positive"
-case can still break a rule the document cannot express, and a "negative" one can mutate a field
-the contract does not enforce.
+judged by the caller (the suite's checks; schemathesis' own response checks would be a second
+implementation of the same clauses).  The ground truth for a case is ``classify.classify`` on the
+body actually sent, not schemathesis' generation mode: a "positive" case can still break a rule
+the document cannot express, and a "negative" one can mutate a field the contract does not
+enforce.
 
 Coverage cases are deterministic boundary values and are reported as generated (not shrunk);
 fuzzing cases go through ``fuzz.fuzz`` and are shrunk.
@@ -26,29 +25,23 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import requests
 import schemathesis
-from schemathesis import Case, CheckContext, GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis import Case, GenerationMode
 from schemathesis.core import NotSet
-from schemathesis.core.transport import Response
-from schemathesis.errors import FailureGroup
 from schemathesis.generation.drivers import CoverageGenerator
 from schemathesis.generation.feedback import FeedbackSources
 from schemathesis.generation.overrides import Override
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
 from ..engine import BudgetExhausted
 from ..target import Context
-from . import oracles
+from .classify import Expectation, classify
 from .fuzz import FuzzReport, Observation, fuzz
 from .openapi import CHAT_PATH, build_document
-from .oracles import Violation
-from ..wire.redact import cut
 
 PHASES = ("coverage", "fuzzing")
 _MAX_N = 2
-_BUILTIN_CHECKS = (not_a_server_error, content_type_conformance, response_schema_conformance)
+# (what the body deserves, the body sent, the exchange) -> the checks' outcomes on it
+CaseJudge = Callable[[Expectation, Any, Any], Observation]
 
 
 @dataclass(frozen=True)
@@ -168,77 +161,29 @@ def case_request(case: Case) -> Request:
     return Request(body, headers)
 
 
-def _as_schemathesis_response(exchange: Any, url: str, request: Request) -> Response:
-    headers: dict[str, list[str]] = {}
-    for name, value in exchange.headers:
-        headers.setdefault(name.lower(), []).append(value)
-    content = request.body if isinstance(request.body, bytes) else json.dumps(request.body).encode()
-    prepared = requests.Request("POST", url, headers=request.headers, data=content).prepare()
-    return Response(exchange.status, headers, exchange.body, prepared, exchange.elapsed, True)
-
-
-def make_probe(ctx: Context, *, strict: bool, vendor: bool) -> Callable[[Case], Observation]:
-    """A probe that sends one schemathesis case and judges it with the built-ins and the oracles."""
-    url = ctx.client.url(CHAT_PATH)
-    auth = {ctx.target.auth_header: "[redacted]"}
+def make_probe(ctx: Context, judge: CaseJudge, *, strict: bool, vendor: bool) -> Callable[[Case], Observation]:
+    """A probe that sends one schemathesis case and has ``judge`` judge it as what it is."""
 
     def probe(case: Case) -> Observation:
         request = case_request(case)
         exchange = ctx.send(request.body, headers=request.headers or None)
         sent_as_json = not any(k.lower() == "content-type" for k in request.headers)
         # A body sent under another media type is refused for that reason alone: no parameter to name.
-        expectation = (oracles.classify(request.body, strict=strict, vendor=vendor) if sent_as_json
-                       else oracles.Expectation("invalid", (), "the body is not sent as application/json"))
-        found = oracles.judge(expectation, request.body, exchange, strict=strict, vendor=vendor)
-        if exchange.status is None:
-            return Observation(request.body, exchange, found)
-
-        def conformance_oracles(check_ctx: CheckContext, response: Response, checked: Case) -> bool:
-            """The suite's invariant oracles (status, envelope, schemas, SSE framing) as a schemathesis check."""
-            if found:
-                raise AssertionError("; ".join(f"{v.clause}: {v.observed}" for v in found))
-            return True
-
-        response = _as_schemathesis_response(exchange, url, request)
-        try:
-            case.validate_response(response, checks=list(_BUILTIN_CHECKS), additional_checks=[conformance_oracles],
-                                   headers=auth)
-        except FailureGroup as group:
-            seen = {v.clause for v in found}
-            for failure in group.exceptions:
-                clause = _builtin_clause_for(failure, exchange, expectation)
-                if clause is not None and clause not in seen:
-                    seen.add(clause)
-                    found.append(Violation(clause, "schemathesis check passes", cut(f"{failure.title}: {failure.message}", 400)))
-        return Observation(request.body, exchange, found)
+        expectation = (classify(request.body, strict=strict, vendor=vendor) if sent_as_json
+                       else Expectation("invalid", (), "the body is not sent as application/json"))
+        return judge(expectation, request.body, exchange)
 
     return probe
 
 
-def _builtin_clause_for(failure: Any, exchange: Any, expectation: oracles.Expectation) -> str | None:
-    """The clause a schemathesis built-in failure belongs to (None: it is our own check's failure)."""
-    title = getattr(failure, "title", "")
-    if "Custom check failed" in title or "conformance_oracles" in str(failure):
-        return None
-    if expectation.kind == "either" and exchange.status is not None and exchange.status < 500 and "schema" not in title.lower():
-        return None
-    if "Server error" in title:
-        return "REQ-01" if expectation.kind == "valid" else "ERR-03"
-    if "content type" in title.lower() or "Content-Type" in title:
-        return "HTTP-02"
-    if exchange.status is not None and exchange.status >= 400:
-        return "ERR-01"
-    return "SSE-19" if exchange.events is not None else "ENV-01"
-
-
 def run_phases(
-    ctx: Context, *, strict: bool, vendor: bool, seed: int, examples: int, shrink_calls: int,
+    ctx: Context, judge: CaseJudge, *, strict: bool, vendor: bool, seed: int, examples: int, shrink_calls: int,
     phases: tuple[str, ...] = PHASES,
 ) -> list[FuzzReport[Case]]:
     """Run the selected phases; one report per phase and mode, in order."""
     loaded = load_schema(strict=strict, vendor=vendor, seed=seed, examples=examples, model=ctx.target.model,
                          max_tokens=ctx.max_tokens, base_url=ctx.client.base_url.partition("?")[0])
-    probe = make_probe(ctx, strict=strict, vendor=vendor)
+    probe = make_probe(ctx, judge, strict=strict, vendor=vendor)
     reports: list[FuzzReport[Case]] = []
     if "coverage" in phases:
         reports.append(run_coverage(coverage_cases(loaded), probe, seed))

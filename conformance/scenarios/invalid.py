@@ -17,7 +17,7 @@ Mutation = Callable[[Context], dict[str, Any]]
 def _register(name: str, doc: str, build: Mutation, param: str | None, *tags: str, marks: tuple[str, ...] = ()) -> None:
     def run(ctx: Context) -> Evidence:
         body = build(ctx)
-        return Evidence(ctx, body, ctx.send(body), data={"param": param})
+        return Evidence(ctx, body, ctx.send(body), param=param)
 
     run.__name__ = name
     run.__doc__ = doc
@@ -73,14 +73,14 @@ for _name, _doc, _build, _param, _tags in _INVALID:
 def malformed_json(ctx: Context) -> Evidence:
     """A body that is not JSON at all."""
     raw = b'{"model": "x", "messages": [ this is not json'
-    return Evidence(ctx, raw, ctx.send(raw), data={"param": None})
+    return Evidence(ctx, raw, ctx.send(raw), param=None)
 
 
 @SUITE.scenario("unknown_model")
 def unknown_model(ctx: Context) -> Evidence:
     """A model id that cannot exist."""
     body = ctx.body(GREETING, model="no-such-model-conformance-probe")
-    return Evidence(ctx, body, ctx.send(body), data={"param": "model"})
+    return Evidence(ctx, body, ctx.send(body), param="model")
 
 
 @SUITE.scenario("auth", requests=2)

@@ -222,7 +222,7 @@ def stream_n_two(ctx: Context) -> Evidence:
 def n_above_limit(ctx: Context) -> Evidence:
     """n 129, above OpenAI's maximum of 128: rejected with 400 naming n."""
     body = ctx.body(GREETING, n=129, max_tokens=1)
-    return Evidence(ctx, body, ctx.send(body), data={"param": "n"})
+    return Evidence(ctx, body, ctx.send(body), param="n")
 
 
 # --- structured output ---------------------------------------------------------------------------
