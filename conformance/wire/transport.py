@@ -2,19 +2,21 @@
 by the deadline that thread set, so a server dripping a byte a second cannot outlive the exchange's
 total timeout.
 
-An httpcore network backend whose streams shorten each operation's timeout to the time left, under
-the httpcore connection pool of an httpx transport.  The deadline is per thread because httpcore calls the backend
+Built on public extension points only: an httpcore network backend whose streams shorten each
+operation's timeout to the time left, under an httpcore connection pool, behind an httpx transport
+(``httpx.Client(transport=...)``).  The deadline is per thread because httpcore calls the backend
 from the thread that sends the request and reads its body.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import httpcore
 import httpx
@@ -149,12 +151,11 @@ def _ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context(trust_env=False)
 
 
-class DeadlineTransport(httpx.HTTPTransport):
-    """httpx's transport (and its exception mapping) over a pool using :class:`_DeadlineBackend`."""
+class DeadlineTransport(httpx.BaseTransport):
+    """HTTP/1.1 over a connection pool of its own whose sockets keep the calling thread's deadline."""
 
     def __init__(self) -> None:
-        # httpx 0.28 keeps its pool in ``_pool`` and offers no network_backend option.
-        self._pool = httpcore.ConnectionPool(
+        self._connections = httpcore.ConnectionPool(
             ssl_context=_ssl_context(),
             max_connections=_MAX_CONNECTIONS,
             max_keepalive_connections=_MAX_CONNECTIONS,
@@ -167,6 +168,70 @@ class DeadlineTransport(httpx.HTTPTransport):
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
             network_backend=_DeadlineBackend(),
         )
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if not isinstance(request.stream, httpx.SyncByteStream):
+            raise TypeError("DeadlineTransport sends synchronous request bodies only")
+        url = request.url
+        sent = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
+        )
+        with _as_httpx_errors():
+            answer = self._connections.handle_request(sent)
+        return httpx.Response(answer.status, headers=answer.headers, stream=_Body(answer),
+                              extensions=answer.extensions)
+
+    def close(self) -> None:
+        self._connections.close()
+
+
+class _Body(httpx.SyncByteStream):
+    """A response body read from the pool, its failures raised as httpx exceptions."""
+
+    def __init__(self, answer: httpcore.Response) -> None:
+        self._answer = answer
+
+    def __iter__(self) -> Iterator[bytes]:
+        with _as_httpx_errors():
+            yield from self._answer.iter_stream()
+
+    def close(self) -> None:
+        self._answer.close()
+
+
+# Each httpcore exception with the httpx exception the client handles for it, most specific first.
+_HTTPX_ERRORS: tuple[tuple[type[Exception], type[httpx.HTTPError]], ...] = (
+    (httpcore.ConnectTimeout, httpx.ConnectTimeout),
+    (httpcore.ReadTimeout, httpx.ReadTimeout),
+    (httpcore.WriteTimeout, httpx.WriteTimeout),
+    (httpcore.PoolTimeout, httpx.PoolTimeout),
+    (httpcore.TimeoutException, httpx.TimeoutException),
+    (httpcore.ConnectError, httpx.ConnectError),
+    (httpcore.ReadError, httpx.ReadError),
+    (httpcore.WriteError, httpx.WriteError),
+    (httpcore.NetworkError, httpx.NetworkError),
+    (httpcore.LocalProtocolError, httpx.LocalProtocolError),
+    (httpcore.RemoteProtocolError, httpx.RemoteProtocolError),
+    (httpcore.ProtocolError, httpx.ProtocolError),
+    (httpcore.UnsupportedProtocol, httpx.UnsupportedProtocol),
+    (httpcore.ProxyError, httpx.ProxyError),
+)
+
+
+@contextlib.contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    """Re-raise httpcore's exceptions as httpx's (same message), the family an httpx client handles."""
+    try:
+        yield
+    except Exception as exc:
+        for core_error, httpx_error in _HTTPX_ERRORS:
+            if isinstance(exc, core_error):
+                raise httpx_error(str(exc)) from exc
+        raise
 
 
 def closed_within(response: httpx.Response, seconds: float) -> bool | None:
