@@ -29,6 +29,7 @@ from starlette.routing import Route
 
 from conformance.wire.client import Exchange, Limits, RawClient, RecordedRequest, parse_retry_after
 from conformance.wire.redact import REDACTED, Redactor
+from conformance.wire.retry import retry_wait
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 EXTRA_SECRET = "hunter2-org-password"
@@ -232,11 +233,11 @@ def test_429_exhausted_returns_last_429(base_url: str) -> None:
 
 def test_retry_wait_defaults_and_caps(client: RawClient) -> None:
     bare = Exchange(request=RecordedRequest("POST", "u", [], b"", None), status=429)
-    assert client._retry_wait(bare) == 1.0
+    assert retry_wait(bare, client.max_retry_wait) == 1.0
     bare.headers = [("Retry-After", "3600")]
-    assert client._retry_wait(bare) == client.max_retry_wait
+    assert retry_wait(bare, client.max_retry_wait) == client.max_retry_wait
     bare.headers = [("retry-after-ms", "250"), ("Retry-After", "1")]
-    assert client._retry_wait(bare) == 0.25
+    assert retry_wait(bare, client.max_retry_wait) == 0.25
 
 
 def test_parse_retry_after() -> None:

@@ -44,7 +44,6 @@ def test_dependencies_are_ranges_and_ci_installs_pinned_versions_inside_them() -
     pins = {name.lower().replace("_", "-"): version for name, version in pins.items()}
     for req in requirements:
         operators = {spec.operator for spec in req.specifier}
-        # httpx stays pinned: wire/client.py relies on its private connection pool.
-        assert operators == ({"=="} if req.name == "httpx" else {">=", "<"}), req
+        assert operators == {">=", "<"}, req
         assert req.specifier.contains(pins[req.name.lower()]), f"constraints.txt pins {req.name} outside {req}"
     assert "constraints.txt" in (ROOT / "scripts" / "bootstrap.sh").read_text()

@@ -22,6 +22,7 @@ that format text far from any client (:func:`cut`) still redact before they shor
 from __future__ import annotations
 
 import base64
+import builtins
 import re
 import threading
 from collections.abc import Iterable
@@ -179,7 +180,8 @@ class Redactor:
             s = patterns.suffix.sub(REDACTED, s, count=1)
         return s
 
-    def edges_bytes(self, b: bytes, *, end: bool = True) -> bytes:
+    # ``bytes`` in this class's body names the method above: the annotations name the type.
+    def edges_bytes(self, b: builtins.bytes, *, end: bool = True) -> builtins.bytes:
         """:meth:`edges` for UTF-8 bytes (a multi-byte character split by the cut is left as it is)."""
         if not end or self._patterns.prefix is None:
             return b
