@@ -1,4 +1,5 @@
-"""The --clause / --scenario / --defect filters: normalised, and refused when they match nothing.
+"""What a run runs: one selection function for `run`, `list-checks` and the pytest plugin, and the
+--clause / --scenario / --defect filters, normalised and refused when they match nothing.
 
 A filter that selects nothing would otherwise run 0 checks and report CONFORMANT: a typo must
 be an error (exit 2) that lists what exists.
@@ -9,7 +10,30 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 
+from .engine import CheckSpec, ScenarioSpec
 from .preflight import SetupError
+from .profiles import Profile
+
+
+def select(profile: Profile, *, clauses: Iterable[str] = (), scenarios: Iterable[str] = (),
+           reconcile: bool = False) -> tuple[list[CheckSpec], list[ScenarioSpec]]:
+    """The checks and scenarios a run in ``profile`` executes: the profile's tiers and features,
+    the --clause prefixes and --scenario names, generation only when the profile generates, and
+    the manifest reconciliation checks only when ``reconcile`` (a manifest was written down)."""
+    from .suite import load_suite
+
+    prefixes, names = clause_prefixes(clauses), set(scenario_names(scenarios))
+
+    def want_check(c: CheckSpec) -> bool:
+        if "manifest" in c.marks and not reconcile:
+            return False
+        return profile.enables(c.marks) and (not prefixes or any(c.rule.id.startswith(p) for p in prefixes))
+
+    def want_scenario(s: ScenarioSpec) -> bool:
+        generated_off = "fuzz" in s.tags and profile.fuzz_examples <= 0
+        return profile.admits(s.marks) and not generated_off and (not names or s.name in names)
+
+    return load_suite().select(want_check, want_scenario)
 
 
 def clause_prefixes(values: Iterable[str]) -> tuple[str, ...]:

@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, capabilities, interrupts, schema
-from .engine import Budget, CheckSpec, Result, Runner, ScenarioSpec, Verdict
+from .engine import Budget, CheckSpec, Handler, PhaseChanged, Result, ResultReady, Runner, RunStarted, ScenarioSpec, Verdict
+from .engine.events import ignore
 from .engine.runner import RunOutcome
 from .preflight import SetupError, TargetUnreachable, preflight
 from .profiles import DEFAULT_PROFILE, Profile, get_profile
-from .selection import check_filters, clause_prefixes, scenario_names
-from .suite import load_suite
+from . import selection
+from .selection import check_filters
 from .target import Context, Target
 from .wire.client import Limits, RawClient
 from .wire.redact import Redactor, url_secrets
@@ -85,27 +86,19 @@ class RunReport:
     redactor: Redactor
 
 
-def select(profile: Profile, config: RunConfig) -> tuple[list[CheckSpec], list[ScenarioSpec]]:
-    suite = load_suite()
-    reconcile = _manifest(config, profile).explicit  # claims written down by someone, not implied
-    clauses, names = clause_prefixes(config.clauses), set(scenario_names(config.scenarios))
-
-    def want_check(c: CheckSpec) -> bool:
-        if "manifest" in c.marks and not reconcile:
-            return False
-        return profile.enables(c.marks) and (not clauses or any(c.rule.id.startswith(p) for p in clauses))
-
-    def want_scenario(s: ScenarioSpec) -> bool:
-        generated_off = "fuzz" in s.tags and profile.fuzz_examples <= 0
-        return profile.admits(s.marks) and not generated_off and (not names or s.name in names)
-
-    return suite.select(want_check, want_scenario)
+def select(profile: Profile, config: RunConfig,
+           manifest: capabilities.Manifest | None = None) -> tuple[list[CheckSpec], list[ScenarioSpec]]:
+    """What ``config`` runs in ``profile`` (see selection.select); ``manifest`` when already loaded."""
+    manifest = manifest or _manifest(config, profile)
+    return selection.select(profile, clauses=config.clauses, scenarios=config.scenarios,
+                            reconcile=manifest.explicit)  # claims written down, not implied
 
 
-def select_checked(profile: Profile, config: RunConfig) -> tuple[list[CheckSpec], list[ScenarioSpec]]:
+def select_checked(profile: Profile, config: RunConfig,
+                   manifest: capabilities.Manifest | None = None) -> tuple[list[CheckSpec], list[ScenarioSpec]]:
     """`select`, refusing filters that match nothing (SetupError): 0 checks is no verdict."""
     check_filters(config.clauses, config.scenarios, config.defects)
-    checks, scenarios = select(profile, config)
+    checks, scenarios = select(profile, config, manifest)
     if (config.clauses or config.scenarios) and not any(c.applies_to(s) for c in checks for s in scenarios):
         asked = " ".join([*(f"--clause {c}" for c in config.clauses), *(f"--scenario {n}" for n in config.scenarios)])
         raise SetupError(f"{asked} selects no check in profile {profile.name} "
@@ -128,9 +121,9 @@ def resolve_target(config: RunConfig) -> Iterator[Target]:
         yield Target(url, config.model or EMBEDDED_MODEL, key, "Authorization", "Bearer", embedded=True)
 
 
-def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r: None,
-            on_start: Callable[[int, int, int], None] = lambda checks, scenarios, expected: None) -> RunReport:
-    """One run.  A KeyboardInterrupt (Ctrl-C, or SIGTERM as the CLI maps it) at any point --
+def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
+    """One run, its progress published to ``emit`` (see engine/events.py; RunFinished is the
+    caller's to publish, once the report is written).  A KeyboardInterrupt (Ctrl-C, or SIGTERM as the CLI maps it) at any point --
     while the embedded server starts, during the preflight or the run -- stops the server and
     still returns the partial report, marked interrupted.  Raises TargetUnreachable when the
     preflight cannot reach the target, SetupError (its base class) for other set-up mistakes the
@@ -151,8 +144,8 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     facts: dict[str, Any] = {}
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
     try:
-        checks, scenarios = select_checked(profile, config)  # imports the whole suite: ~0.5 s, interrupts still held
         manifest = _manifest(config, profile)
+        checks, scenarios = select_checked(profile, config, manifest)  # imports the whole suite: ~0.5 s, interrupts still held
         interrupts.deliver()  # an interrupt held since the CLI started is raised here, inside the guard
         with resolve_target(config) as target:
             if not target.model:
@@ -164,18 +157,22 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
             )
             redactor = client.redactor
             with client:
+                emit(PhaseChanged("preflight"))
                 facts = preflight(client, config.limits, model=target.model if config.diagnose else None,
                                   key_env=config.api_key_env, wait=config.wait)
                 ctx = Context(client, target, profile, budget, max_tokens=config.max_tokens, seed=config.seed, facts=facts,
                               capabilities=manifest)
                 main = [s for s in scenarios if "after" not in s.marks]
+                on_result = _publisher(emit)
                 runner = Runner(checks, main, ctx, concurrency=config.concurrency, redact=client.redactor.text,
                                 on_result=on_result, replay_if=_transport_broke)
-                on_start(len(checks), len(scenarios), sum(1 for c in checks for s in scenarios if c.applies_to(s)))
+                emit(RunStarted(len(checks), len(scenarios), sum(1 for c in checks for s in scenarios if c.applies_to(s))))
+                emit(PhaseChanged("scenarios"))
                 outcome = runner.run()
                 after = [s for s in scenarios if "after" in s.marks]
                 if after and not outcome.interrupted:
                     facts.update(concurrency=config.concurrency, replays=outcome.replays)
+                    emit(PhaseChanged("closing"))
                     closing = Runner(checks, after, ctx, concurrency=1, redact=client.redactor.text,
                                      on_result=on_result).run()
                     outcome.results += closing.results
@@ -188,6 +185,13 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     provenance = _provenance(config, target, profile, facts, redactor, manifest)
     return RunReport(run_id, profile, target, outcome.results, outcome.started_at, outcome.finished_at,
                      outcome.interrupted, budget.requests, budget.tokens, provenance, redactor)
+
+
+def _publisher(emit: Handler) -> Callable[[Result], None]:
+    def publish(result: Result) -> None:
+        emit(ResultReady(result))
+
+    return publish
 
 
 # Failures that a request in flight beside another can cause: no complete response, a stream cut

@@ -76,6 +76,17 @@ def resolve(flags: Mapping[str, Any], *, cwd: Path, environ: Mapping[str, str] |
     return Resolved(values, sources)
 
 
+def from_cli(args: argparse.Namespace, command: str) -> Resolved:
+    """The options of a CLI command from config file, environment and its parsed flags, checked
+    (the certify command always runs the certify profile); OptionError otherwise."""
+    from .options import CERTIFY, for_command
+
+    names = [o.name for o in for_command(command)]
+    resolved = resolve({n: getattr(args, n) for n in names if hasattr(args, n)}, cwd=Path.cwd(), names=names)
+    check(resolved, "cli", profile="certify" if command == CERTIFY else None)
+    return resolved
+
+
 def load_file(cwd: Path) -> tuple[dict[str, Any], str]:
     """The config file's table and its name ({} when there is none)."""
     for name, table in ((CONFIG_FILE, None), (PYPROJECT, ("tool", "conformance"))):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from .clauses import clause
 from .engine import Rule, Suite
@@ -15,30 +16,17 @@ def _rule(cid: str) -> Rule:
 
 SUITE = Suite(rule_lookup=_rule)
 
-_MODULES = (
-    "conformance.scenarios.basic",
-    "conformance.scenarios.models",
-    "conformance.scenarios.acceptance",
-    "conformance.scenarios.params",
-    "conformance.scenarios.invalid",
-    "conformance.scenarios.tools",
-    "conformance.scenarios.connections",
-    "conformance.checks.transport",
-    "conformance.checks.models",
-    "conformance.checks.envelope",
-    "conformance.checks.stream",
-    "conformance.checks.errors",
-    "conformance.checks.acceptance",
-    "conformance.checks.params",
-    "conformance.checks.tools",
-    "conformance.scenarios.generated",
-    "conformance.sdk.scenarios",
-    "conformance.sdk.openai_sdk",
-)
+# Every module of these packages is imported: a new scenario or check module registers itself.
+_PACKAGES = ("conformance.scenarios", "conformance.checks", "conformance.sdk")
 
 
 def load_suite() -> Suite:
-    """Import every scenario and check module once; returns the filled registry."""
-    for name in _MODULES:
-        importlib.import_module(name)
+    """Import every scenario and check module once; returns the filled registry, its tag wiring
+    validated (a check waiting for a tag no scenario produces would silently never run)."""
+    if not SUITE.checks:
+        for package in _PACKAGES:
+            path = importlib.import_module(package).__path__
+            for module in sorted(m.name for m in pkgutil.iter_modules(path)):
+                importlib.import_module(f"{package}.{module}")
+        SUITE.validate()
     return SUITE

@@ -76,3 +76,16 @@ def test_list_checks_names_every_checked_clause_with_its_level(tmp_path: Path) -
 def test_every_profile_is_listed(tmp_path: Path, profile: str) -> None:
     done = conformance("list-checks", "--profile", profile, cwd=tmp_path)
     assert done.returncode == 0 and done.stdout.count("\n") > 20
+
+
+def test_list_checks_shows_what_a_run_in_the_profile_executes(tmp_path: Path) -> None:
+    """list-checks uses the run's own selection: smoke generates nothing, so no check is listed for
+    the generated scenarios there, and every listed check is one a smoke run executes."""
+    from conformance.profiles import get_profile
+    from conformance.selection import select
+
+    done = conformance("list-checks", "--profile", "smoke", cwd=tmp_path)
+    checks, scenarios = select(get_profile("smoke"), reconcile=True)
+    listed = {line.split()[3] for line in done.stdout.splitlines() if line[:1].isupper()}
+    assert listed == {c.name for c in checks}
+    assert not any("fuzz" in s.tags for s in scenarios)

@@ -193,3 +193,40 @@ def test_budget_refuses_past_the_limit():
     tokens.charge_tokens(12)
     with pytest.raises(BudgetExhausted, match="tokens"):
         tokens.charge_request()
+
+
+def test_validate_names_every_broken_tag_link():
+    suite = Suite(rule_lookup=RULES.__getitem__)
+
+    @suite.scenario("made")
+    def orphan(ctx):
+        """Feeds nothing."""
+
+    @suite.check("R-MUST", on="awaited")
+    def waits(ev):
+        """Waits for a tag no scenario makes."""
+        return passed()
+
+    with pytest.raises(ValueError) as raised:
+        suite.validate()
+    assert "waits for tag(s) ['awaited']" in str(raised.value) and "scenario orphan feeds no check" in str(raised.value)
+
+
+def test_a_self_judging_scenario_reports_each_checks_verdict_over_its_cases():
+    from conformance.engine import Judged
+
+    suite = Suite(rule_lookup=RULES.__getitem__)
+
+    @suite.scenario("case", judges=True)
+    def generated(ctx, judge):
+        """Judges two cases with the checks on 'case'."""
+        outcomes = [judge(value, frozenset({"case"})) for value in (1, 2)]
+        return Judged({name: o for seen in outcomes for name, o in seen.items() if o.verdict is Verdict.FAIL})
+
+    @suite.check("R-SHOULD", on="case")
+    def even(ev):
+        """Cases are even."""
+        return passed() if ev % 2 == 0 else fail("even", str(ev))
+
+    outcome = Runner(suite.checks.values(), suite.scenarios.values(), None).run()
+    assert [(r.check, r.verdict) for r in outcome.results] == [("test_engine.even", Verdict.WARN)]

@@ -141,7 +141,9 @@ def test_interrupt_during_preflight(monkeypatch: pytest.MonkeyPatch, spawned: li
 
 
 def test_interrupt_while_the_suite_loads(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(session, "load_suite", _interrupt)
+    import conformance.suite
+
+    monkeypatch.setattr(conformance.suite, "load_suite", _interrupt)
     report = execute(RunConfig(api_key=KEY, command=["conformance", "run"]))
     assert report.interrupted and report.results == [] and report.requests == 0
 

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from .. import options
-from .run import EXIT_CANNOT_RUN, EXIT_FAILURES, EXIT_OK
+from ..service import EXIT_CANNOT_RUN, EXIT_FAILURES, EXIT_OK
 
 PROFILE = "certify"
 
@@ -32,12 +32,11 @@ def main(args: argparse.Namespace) -> int:
     from .. import settings
     from ..certify import CertifyError, fingerprint, seal, signing_key
     from ..housekeeping import confine_hypothesis
-    from ..reports import json_report, render
-    from .run import (append_step_summary, execute_with_progress, print_outcome, prune_runs, resolve, writable_error,
-                      write_or_explain)
+    from ..reports import render
+    from ..service import Outputs, run_on_terminal, writable_error
 
     try:
-        resolved = resolve(args, options.CERTIFY)
+        resolved = settings.from_cli(args, options.CERTIFY)
     except settings.OptionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
@@ -53,23 +52,19 @@ def main(args: argparse.Namespace) -> int:
     if created:
         print(f"generated a new signing key: {key_path} (public half beside it)", file=sys.stderr)
     confine_hypothesis(resolved.reports_dir)
-    report = execute_with_progress(settings.run_config(resolved, PROFILE, list(sys.argv)), resolved.quiet,
-                                   resolved.no_color)
-    if isinstance(report, int):
-        return report
-    document = json_report.build(report)
-    run_dir = write_or_explain(report, resolved.reports_dir, document)
-    if run_dir is None:
+    finished = run_on_terminal(settings.run_config(resolved, PROFILE, list(sys.argv)),
+                               Outputs(resolved.reports_dir, keep=resolved.keep), quiet=resolved.quiet,
+                               no_color=resolved.no_color)
+    if isinstance(finished, int):
+        return finished
+    if finished.run_dir is None:
         return EXIT_CANNOT_RUN
-    print_outcome(document, run_dir, report.interrupted)
-    append_step_summary(run_dir)
     try:
-        manifest = seal(run_dir, key)
+        manifest = seal(finished.run_dir, key)
     except (CertifyError, render.ReportError, OSError) as exc:
         print(f"error: cannot seal the bundle: {exc}", file=sys.stderr)
         return EXIT_CANNOT_RUN
-    print(f"bundle: {run_dir} ({len(manifest['files'])} files, signed by {fingerprint(key.public_key())})")
+    print(f"bundle: {finished.run_dir} ({len(manifest['files'])} files, signed by {fingerprint(key.public_key())})")
     public = key_path.with_name(key_path.stem + ".pub.pem") if args.signing_key is None else "SIGNER.pub.pem"
-    print(f"verify: conformance verify {run_dir} --public-key {public}")
-    prune_runs(resolved)
-    return EXIT_OK if document["summary"]["status"] == "conformant" else EXIT_FAILURES
+    print(f"verify: conformance verify {finished.run_dir} --public-key {public}")
+    return EXIT_OK if finished.document["summary"]["status"] == "conformant" else EXIT_FAILURES

@@ -94,6 +94,17 @@ class Suite:
 
         return register
 
+    def validate(self) -> None:
+        """The tag wiring holds: every tag a check waits for is produced by some scenario, and every
+        scenario feeds some check.  Raises ValueError naming each broken link."""
+        produced = set().union(*(s.tags for s in self.scenarios.values()))
+        problems = [f"check {c.name} waits for tag(s) {sorted(c.on - produced)} that no scenario produces"
+                    for c in self.checks.values() if c.on - produced]
+        problems += [f"scenario {s.name} feeds no check" for s in self.scenarios.values()
+                     if not any(c.applies_to(s) for c in self.checks.values())]
+        if problems:
+            raise ValueError("; ".join(problems))
+
     def select(
         self,
         include_check: Callable[[CheckSpec], bool],

@@ -14,6 +14,7 @@ import json
 import os
 import secrets
 import shlex
+import sys
 import threading
 import time
 import uuid
@@ -291,23 +292,18 @@ class RunState:
         """Write reports/<run-id>/ exactly as `conformance run` does, when any shard ran."""
         if not self.runs:
             return
-        from ..commands.run import write_outputs
-        from ..reports import json_report
+        from ..service import Outputs, conclude
 
-        report = self._merged(interrupted)
-        document = json_report.build(report)
-        if self.options.waivers is not None:
-            from ..baseline import evaluate
-
-            gate = evaluate(document, self.options.waivers, file=str(self.options.resolved.baseline),
-                            fail_on=self.options.fail_on)
-            document["baseline"] = gate.to_dict()
-        self.run_dir = write_outputs(report, self.options.reports_dir, document)
-        self.status = document["summary"]["status"]
-        if self.options.resolved.keep is not None:
-            from ..housekeeping import prune
-
-            prune(self.options.reports_dir, self.options.resolved.keep)
+        baseline = self.options.resolved.baseline
+        finished = conclude(self._merged(interrupted), Outputs(
+            self.options.reports_dir, self.options.fail_on, self.options.waivers, str(baseline) if baseline else None,
+            self.options.resolved.keep))
+        if finished.run_dir is None:
+            raise OSError("; ".join(finished.problems))
+        for problem in finished.problems:  # report.json is written; another format is not
+            print(f"error: {problem}", file=sys.stderr)
+        self.run_dir = finished.run_dir
+        self.status = finished.document["summary"]["status"]
 
     def _merged(self, interrupted: bool) -> RunReport:
         started = min(r["started_at"] for r in self.runs)

@@ -1,10 +1,11 @@
-"""What the operator sees while a run goes.
+"""What the operator sees of a run: its progress while it goes, then its findings and summary.
 
 On a terminal: one live line (rich) with the phase, results done of expected, elapsed time and
 the FAIL/ERROR counts so far.  Not a terminal (CI logs, pipes): the plain one-character-per-result
 line of `console.Progress`.  `--quiet`: nothing.  Colour follows NO_COLOR and `--no-color`.
 Only the suite's own words go into the live line, never a target's text, so it may write to
-the raw stream (the CLI escapes everything else, see `conformance.terminal`).
+the raw stream (the CLI escapes everything else, see `conformance.terminal`).  Both are event
+handlers (engine/events.py): ``watching(display)`` and ``print_closing``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import sys
 from typing import Any, Protocol, TextIO
 
-from ..engine import Result, Verdict
+from ..engine import Event, Handler, PhaseChanged, Result, ResultReady, RunFinished, RunStarted, Verdict
 from .console import Progress as PlainProgress
 
 
@@ -54,6 +55,10 @@ class LiveProgress:
     def start(self, checks: int, scenarios: int, expected: int) -> None:
         self.bar.update(self.task, description=f"running {checks} checks over {scenarios} scenarios", total=expected)
 
+    def phase(self, name: str) -> None:
+        if name in ("preflight", "closing", "writing"):
+            self.bar.update(self.task, description=name)
+
     def __call__(self, result: Result) -> None:
         if result.verdict in self.counts:
             self.counts[result.verdict] += 1
@@ -78,3 +83,48 @@ def for_run(*, quiet: bool, no_color: bool, out: Any = None) -> RunProgress:
     if raw.isatty():
         return LiveProgress(raw, color=not no_color and not os.environ.get("NO_COLOR"))
     return PlainProgress()
+
+
+def watching(display: RunProgress) -> Handler:
+    """The events of a run shown on ``display``; it is finished when the run starts writing."""
+
+    def handle(event: Event) -> None:
+        if isinstance(event, RunStarted):
+            display.start(event.checks, event.scenarios, event.expected)
+        elif isinstance(event, ResultReady):
+            display(event.result)
+        elif isinstance(event, PhaseChanged):
+            if event.phase == "writing":
+                display.finish()
+            elif isinstance(display, LiveProgress):
+                display.phase(event.phase)
+
+    return handle
+
+
+def print_closing(event: Event) -> None:
+    """When a run is finished: its findings, the summary table, the status line, where the reports
+    are and, with a baseline, the gate; problems on the way go to stderr."""
+    if not isinstance(event, RunFinished):
+        return
+    from ..baseline import describe
+    from . import console
+
+    finished = event.outcome
+    document = finished.document
+    details = console.findings(document)
+    if details:
+        print(details)
+    print(console.summary_table(document))
+    run = document["run"]
+    print(f"\n{document['summary']['status'].upper()}: profile {run['profile']}, {run['requests']} requests, "
+          f"{run['tokens']} tokens reported by the target, "
+          f"{run['duration_s']} s{' (INTERRUPTED: partial report)' if finished.report.interrupted else ''}")
+    if finished.run_dir is not None:
+        print(f"report: {finished.run_dir / 'report.json'}\nhtml:   {finished.run_dir / 'report.html'}")
+    for problem in finished.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if finished.gate is not None:
+        print(describe(finished.gate))
+    for path in finished.removed:
+        print(f"removed old run {path}", file=sys.stderr)
