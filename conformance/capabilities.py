@@ -36,12 +36,10 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from .engine import Outcome, Skip, fail
 from .stats import DEFAULT_FALSE_ALARM
 from .wire.redact import cut
 
 if TYPE_CHECKING:
-    from .evidence import Evidence
     from .wire.client import Exchange
 
 
@@ -206,36 +204,8 @@ def is_refusal(exchange: Exchange) -> bool:
     return exchange.status is not None and 400 <= exchange.status < 500 and exchange.status not in _NOT_REFUSALS
 
 
-def gate(ev: Evidence, capability: str) -> Evidence:
-    """Called by a scenario on its first answer: a refusal of an unclaimed capability is a SKIP."""
-    manifest: Manifest = ev.ctx.capabilities
-    ev.data["capability"] = capability
-    if is_refusal(ev.exchange) and not manifest.claimed(capability):
-        raise Skip(f"not offered: {capability} is not claimed ({manifest.source}) and the target refused it "
-                   f"with HTTP {ev.exchange.status} {_error_message(ev.exchange)}")
-    return ev
-
-
-def refusal(ev: Evidence, clause: str) -> Outcome | None:
-    """For ``clause``: None when answered 200; the FAIL of the claim when ``clause`` judges the
-    scenario's capability; otherwise a SKIP naming the clauses that do.
-
-    Only reached for claimed capabilities (``gate`` turned unclaimed refusals into SKIPs).
-    """
-    ex = ev.require_response()
-    if ex.status == 200:
-        return None
-    capability = ev.data.get("capability")
-    judges = CAPABILITIES[capability].clauses if capability in CAPABILITIES else ()
-    if clause not in judges:
-        raise Skip(f"no 200 answer (HTTP {ex.status}); judged by {', '.join(judges) or 'REQ-01 / ERR-*'}")
-    manifest: Manifest = ev.ctx.capabilities
-    note = manifest.notes.get(capability, "")
-    return fail(f"HTTP 200: {capability} is claimed ({manifest.source})",
-                f"HTTP {ex.status} {_error_message(ex)}", note=note, capability=capability)
-
-
-def _error_message(ex: Exchange) -> str:
+def error_message(ex: Exchange) -> str:
+    """The error message of a refusal, quoted and cut, for verdict texts ("" when there is none)."""
     try:
         error = ex.json().get("error")
         message = error.get("message") if isinstance(error, dict) else error

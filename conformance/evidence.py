@@ -65,6 +65,20 @@ class Evidence:
     # For a request breaking a rule: the parameter the error must name (any one of a tuple:
     # a request may break several); None when it breaks no single named parameter.
     param: str | tuple[str, ...] | None = None
+    # The optional capability this evidence probes (see capabilities.py); set by ``gate``.
+    capability: str | None = None
+
+    def gate(self, capability: str) -> Evidence:
+        """Called by a scenario on its first answer: a refusal of a capability the target does not
+        claim is a SKIP ("not offered"); a claimed one is judged by the checks (``claim_refused``)."""
+        from .capabilities import error_message, is_refusal
+
+        manifest = self.ctx.capabilities
+        self.capability = capability
+        if is_refusal(self.exchange) and not manifest.claimed(capability):
+            raise Skip(f"not offered: {capability} is not claimed ({manifest.source}) and the target refused it "
+                       f"with HTTP {self.exchange.status} {error_message(self.exchange)}")
+        return self
 
     @property
     def strict(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from ..capabilities import CAPABILITIES, error_message
 from ..engine import Outcome, Skip, fail, inconclusive, passed
 from ..evidence import Evidence
 from ..wire.redact import cut
@@ -69,3 +70,19 @@ def spells_content(entries: list[Any], content: str) -> Outcome:
         return inconclusive("the token texts do not concatenate to the non-ASCII content, and without bytes on every "
                             f"entry split multi-byte characters cannot be reassembled: {short(joined)} vs {short(content)}")
     return fail("tokens concatenate to the content", f"tokens {short(joined)} vs content {short(content)}")
+
+
+def refusal(ev: Evidence, clause: str) -> Outcome | None:
+    """For ``clause``: None when answered 200; the FAIL of the claim when ``clause`` judges the
+    capability the evidence probes; otherwise a SKIP naming the clauses that do.  Only reached for
+    claimed capabilities (``Evidence.gate`` turned unclaimed refusals into SKIPs)."""
+    ex = ev.require_response()
+    if ex.status == 200:
+        return None
+    capability = ev.capability
+    judges = CAPABILITIES[capability].clauses if capability in CAPABILITIES else ()
+    if capability is None or clause not in judges:
+        raise Skip(f"no 200 answer (HTTP {ex.status}); judged by {', '.join(judges) or 'REQ-01 / ERR-*'}")
+    manifest = ev.ctx.capabilities
+    return fail(f"HTTP 200: {capability} is claimed ({manifest.source})", f"HTTP {ex.status} {error_message(ex)}",
+                note=manifest.notes.get(capability, ""), capability=capability)

@@ -44,7 +44,8 @@ def error_envelope(ev: Evidence) -> Outcome:
         if errors:
             return fail('{"error": {"message", "type", "param", "code"}}', f"{label}: {short(body)}", note="; ".join(errors[:3]))
         error = body["error"] if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
-        if error.get("param") in ("None", "null", "undefined"):
+        sent = ev.request if isinstance(ev.request, dict) else {}
+        if error.get("param") in ("None", "null", "undefined") and error["param"] not in sent:  # a field may be named so
             return fail("error.param a parameter name or null", f"{label}: error.param = {short(error.get('param'))}",
                         note="a null serialized as a string")
         code = error.get("code")

@@ -1,7 +1,7 @@
 """Parameter semantics: the documented controls are honoured, not merely accepted.
 
 Each probe's main clause turns a refusal of a claimed capability into a FAIL
-(``capabilities.refusal``); the other clauses on the same answer SKIP it.  Sampled verdicts come
+(``common.refusal``); the other clauses on the same answer SKIP it.  Sampled verdicts come
 from the sequential tests the scenarios ran (``ev.data["sampling"]``, see ``conformance.stats``).
 """
 
@@ -12,14 +12,13 @@ from typing import Any
 
 import jsonschema
 
-from ..capabilities import refusal
 from ..counting import count_run, stopped_before
 from ..engine import NotApplicable, Outcome, Skip, fail, inconclusive, info, passed, warn
 from ..evidence import Evidence
 from ..stats import Decision
 from ..stream import StreamView, parse_stream
 from ..suite import SUITE
-from .common import FINISH_REASONS, req, short, spells_content
+from .common import FINISH_REASONS, refusal, req, short, spells_content
 
 check = SUITE.check
 
@@ -472,7 +471,7 @@ def _stream_of(ev: Evidence) -> StreamView:
 @check("CAP-01", on="gated", marks=("manifest",))
 def manifest_matches(ev: Evidence) -> Outcome:
     """What the capability manifest (or the vendor page) claims matches the answer: claimed and answered is PASS; a claimed feature refused, or one that works although not claimed, is recorded (INFO) beside the probe's own verdict."""
-    capability = ev.data.get("capability")
+    capability = ev.capability
     manifest = ev.ctx.capabilities
     if capability is None or not manifest.explicit:
         raise NotApplicable

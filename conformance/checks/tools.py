@@ -13,11 +13,10 @@ from typing import Any
 
 import jsonschema
 
-from ..capabilities import refusal
 from ..engine import NotApplicable, Outcome, Skip, fail, inconclusive, passed, warn
 from ..evidence import Evidence
 from ..suite import SUITE
-from .common import cut_by_cap, req, short
+from .common import cut_by_cap, refusal, req, short
 from .params import legal_reason
 
 check = SUITE.check

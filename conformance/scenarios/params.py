@@ -1,7 +1,7 @@
 """Requests that exercise one documented parameter each, built so the right effect is provable.
 
 Every probe that needs an optional capability passes its first answer through
-``capabilities.gate``: a clean refusal of an unclaimed capability is a SKIP ("not offered").
+``Evidence.gate``: a clean refusal of an unclaimed capability is a SKIP ("not offered").
 Sampled probes are sequential tests (``conformance.stats``): a conforming target costs one
 trial; a suspicious one is sampled again until the false-alarm budget allows a verdict, or the
 trial cap leaves it INCONCLUSIVE.  ``ev.data["sampling"]`` carries the test's evidence.
@@ -13,7 +13,6 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from ..capabilities import gate
 from ..counting import stopped_before
 from ..engine import BudgetExhausted, NotApplicable, Skip
 from ..evidence import Evidence
@@ -37,7 +36,7 @@ P_GREEDY_REPEAT = 0.5
 def _one(ctx: Context, prompt: str | list[dict[str, Any]], capability: str | None = None, **fields: Any) -> Evidence:
     body = ctx.body(prompt, **fields)
     ev = Evidence(ctx, body, ctx.send(body))
-    return gate(ev, capability) if capability else ev
+    return ev.gate(capability) if capability else ev
 
 
 def text_of(exchange: Exchange, index: int = 0) -> str | None:
@@ -172,7 +171,7 @@ def n_two(ctx: Context) -> Evidence:
     under independent sampling "the two choices agree but the single sample differs" is no more
     likely than the reverse, so 7 such trials in a row reject independence at 1 %."""
     body = ctx.body(RANDOM_WORDS, n=2, temperature=1)
-    ev = gate(Evidence(ctx, body, ctx.send(body)), "n")
+    ev = Evidence(ctx, body, ctx.send(body)).gate("n")
     single = {k: v for k, v in body.items() if k != "n"}
 
     def trial(i: int) -> Trial | None:
@@ -262,7 +261,7 @@ def stream_logprobs(ctx: Context) -> Evidence:
 def seed_repeat(ctx: Context) -> Evidence:
     """The same request with seed 1234 at temperature 0, twice."""
     body = ctx.body(RANDOM_WORDS, temperature=0, seed=1234)
-    ev = gate(Evidence(ctx, body, ctx.send(body)), "seed")
+    ev = Evidence(ctx, body, ctx.send(body)).gate("seed")
     ev.related["repeat"] = ctx.send(body)
     return ev
 
@@ -271,7 +270,7 @@ def seed_repeat(ctx: Context) -> Evidence:
 def seed_sampling(ctx: Context) -> Evidence:
     """Seed 11 twice and seed 12 once, all at temperature 1: the same seed must reproduce the text."""
     body = ctx.body(RANDOM_WORDS, temperature=1, seed=11)
-    ev = gate(Evidence(ctx, body, ctx.send(body)), "seed")
+    ev = Evidence(ctx, body, ctx.send(body)).gate("seed")
     ev.related["same_seed"] = ctx.send(body)
     ev.related["other_seed"] = ctx.send(dict(body, seed=12))
     return ev
@@ -340,7 +339,7 @@ def logit_bias_ban(ctx: Context) -> Evidence:
         raise NotApplicable
     plain = ctx.body(probe.request_prompt, temperature=0)
     biased = dict(plain, logit_bias={str(probe.token_id): -100})
-    ev = gate(Evidence(ctx, biased, ctx.send(biased), data={"probe": probe}), "logit_bias")
+    ev = Evidence(ctx, biased, ctx.send(biased), data={"probe": probe}).gate("logit_bias")
     ev.related["unbiased"] = ctx.send(plain)
     return ev
 
@@ -357,7 +356,7 @@ def unknown_parameter(ctx: Context) -> Evidence:
 def vendor_top_k(ctx: Context) -> Evidence:
     """top_k 1 at temperature 1.5, twice: greedy sampling, so the texts agree (top_k honoured)."""
     body = ctx.body(RANDOM_WORDS, temperature=1.5, top_k=1)
-    ev = gate(Evidence(ctx, body, ctx.send(body)), "vendor_params")
+    ev = Evidence(ctx, body, ctx.send(body)).gate("vendor_params")
     ev.related["repeat"] = ctx.send(body)
     return ev
 
@@ -366,6 +365,6 @@ def vendor_top_k(ctx: Context) -> Evidence:
 def vendor_repetition_penalty(ctx: Context) -> Evidence:
     """A greedy answer repeating one word, then the same request with repetition_penalty 2."""
     body = ctx.body(REPEAT_WORD, temperature=0, max_tokens=30, repetition_penalty=2)
-    ev = gate(Evidence(ctx, body, ctx.send(body)), "vendor_params")
+    ev = Evidence(ctx, body, ctx.send(body)).gate("vendor_params")
     ev.related["baseline"] = ctx.send({k: v for k, v in body.items() if k != "repetition_penalty"})
     return ev

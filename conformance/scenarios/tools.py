@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..capabilities import gate
 from ..engine import Skip
 from ..evidence import Evidence
 from ..suite import SUITE
@@ -24,7 +23,7 @@ def _call(ctx: Context, prompt: str, tool_choice: Any, capability: str = "tools"
     fields.setdefault("max_tokens", 64)
     body = ctx.body(prompt, tools=TOOLS, tool_choice=tool_choice, **fields)
     ev = Evidence(ctx, body, ctx.send(body), data={"tool_choice": tool_choice, "tools": TOOLS})
-    return gate(ev, capability)
+    return ev.gate(capability)
 
 
 @scenario("gated", "chat", "valid", "tool_call")
@@ -103,4 +102,4 @@ def tool_round_trip(ctx: Context) -> Evidence:
         {"role": "tool", "tool_call_id": call_id, "content": json.dumps({"temperature_c": 18})},
     ]
     body = ctx.body(messages, tools=TOOLS, max_tokens=32)
-    return Evidence(ctx, body, ctx.send(body), related={"first_turn": first.exchange}, data={"capability": "tools"})
+    return Evidence(ctx, body, ctx.send(body), related={"first_turn": first.exchange}, capability="tools")
