@@ -26,9 +26,8 @@ import httpx
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.test_reference_hardening import STRATEGIES, RawRequest, _stream, judge, send  # noqa: E402
-
 from conformance.servers.launcher import ReferenceServer  # noqa: E402
+from tests.test_reference_hardening import STRATEGIES, RawRequest, _stream, judge, send  # noqa: E402
 
 
 def generate(count: int) -> list[RawRequest]:
@@ -44,7 +43,7 @@ def generate(count: int) -> list[RawRequest]:
                   suppress_health_check=list(HealthCheck))
         @given(strategy)
         def collect(request: RawRequest) -> None:
-            cases.append(request)
+            cases.append(request)  # noqa: B023  (called at once, inside this iteration)
 
         collect()
         drawn += [cases[i % len(cases)] for i in range(share)]

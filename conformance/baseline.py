@@ -95,7 +95,7 @@ def parse_date(value: object, where: str = "expires") -> dt.date:
 
 
 def today_utc() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 def load(path: Path) -> Baseline:

@@ -27,7 +27,7 @@ import hashlib
 import json
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -147,7 +147,7 @@ def manifest(bundle: Path, document: dict[str, Any], public_key: Ed25519PublicKe
     return {
         "format": BUNDLE_FORMAT,
         "version": BUNDLE_VERSION,
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "run_id": run["id"],
         "profile": run["profile"],
         "status": document["summary"]["status"],

@@ -30,6 +30,7 @@ from jsonschema.exceptions import ValidationError
 
 from .wire.redact import cut
 
+
 def _schema_dir() -> Path:
     """The repo's schemas/ (a checkout or an editable install), else the copy a regular install
     puts under ``<prefix>/share/oai-conformance/schemas``."""

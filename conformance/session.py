@@ -21,13 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, capabilities, interrupts, schema
+from . import __version__, capabilities, interrupts, schema, selection
 from .engine import Budget, CheckSpec, Handler, PhaseChanged, Result, ResultReady, Runner, RunStarted, ScenarioSpec, Verdict
 from .engine.events import ignore
 from .engine.runner import RunOutcome
 from .preflight import SetupError, TargetUnreachable, preflight
 from .profiles import DEFAULT_PROFILE, Profile, get_profile
-from . import selection
 from .selection import check_filters
 from .target import Context, Target
 from .wire.client import Limits, RawClient

@@ -16,11 +16,11 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from report_fixtures import as_json, hand_report, hand_results
 
 from conformance import certify, cli
 from conformance.engine import Verdict
 from conformance.reports import json_report, render
-from report_fixtures import as_json, hand_report, hand_results
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,18 @@ import time
 import pytest
 
 from conformance.engine import (
-    Budget, BudgetExhausted, CannotJudge, NotApplicable, Rule, Runner, Skip, Suite, Verdict, fail, passed, warn,
+    Budget,
+    BudgetExhausted,
+    CannotJudge,
+    NotApplicable,
+    Rule,
+    Runner,
+    Skip,
+    Suite,
+    Verdict,
+    fail,
+    passed,
+    warn,
 )
 
 RULES = {"R-MUST": Rule("R-MUST", "MUST", "a", "must"), "R-SHOULD": Rule("R-SHOULD", "SHOULD", "a", "should"),

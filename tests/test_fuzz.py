@@ -15,8 +15,8 @@ from conformance.generation import schemathesis_run
 from conformance.generation.fuzz import Observation, fuzz
 from conformance.generation.strategies import valid_requests
 from conformance.profiles import get_profile
-from conformance.servers.launcher import ReferenceServer
 from conformance.scenarios.generated import judge_exchange
+from conformance.servers.launcher import ReferenceServer
 from conformance.session import EMBEDDED_MODEL, RunConfig, execute, select
 from conformance.suite import load_suite
 from conformance.target import Context, Target

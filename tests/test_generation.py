@@ -12,8 +12,7 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from conformance import schema
-from conformance.engine import BudgetExhausted
-from conformance.engine import Budget, Runner, fail, passed
+from conformance.engine import Budget, BudgetExhausted, Runner, fail, passed
 from conformance.generation.classify import Expectation, classify, semantic_problems
 from conformance.generation.fuzz import Observation, fuzz
 from conformance.generation.openapi import CHAT_PATH, build_document

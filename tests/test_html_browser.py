@@ -14,9 +14,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from report_fixtures import SCRIPT, as_json, hand_report
 
 from conformance.reports import render
-from report_fixtures import SCRIPT, as_json, hand_report
 
 _FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
           "--disable-sync", "--no-first-run"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.engine import Verdict
-from conformance.selftest import API_KEY, judge, profile_for, run_defect, worst_by_clause, _run
+from conformance.selftest import API_KEY, _run, judge, profile_for, run_defect, worst_by_clause
 from conformance.servers.defects.registry import DEFECTS
 from conformance.servers.launcher import ReferenceServer
 

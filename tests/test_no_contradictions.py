@@ -20,7 +20,7 @@ from conformance.servers.launcher import ReferenceServer
 from conformance.session import EMBEDDED_MODEL
 from conformance.suite import load_suite
 from conformance.target import Context, Target
-from conformance.wire.client import Exchange, RawClient
+from conformance.wire.client import RawClient
 
 SUITE = load_suite()
 # finish_reason values a right server may send; "function_call" is the deprecated spelling.

@@ -12,10 +12,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from report_fixtures import as_json, hand_report
 
 from conformance import cli
 from conformance.reports import atomic, json_report, render
-from report_fixtures import as_json, hand_report
 from tests.hostile.servers import start_hostile
 
 

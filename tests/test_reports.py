@@ -16,12 +16,12 @@ from typing import Any
 
 import pytest
 import yaml
+from report_fixtures import BREAKOUT, PLANTED_KEY, SCRIPT, as_json, embedded_run, hand_report
 
 from conformance import certify, cli
 from conformance.reports import html, json_report, markdown, render, transcripts
 from conformance.reports.findings import transcript_name
 from conformance.servers.launcher import ReferenceServer
-from report_fixtures import BREAKOUT, PLANTED_KEY, SCRIPT, as_json, embedded_run, hand_report
 
 
 @pytest.fixture(scope="module")

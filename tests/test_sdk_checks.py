@@ -73,9 +73,8 @@ def test_sdk_traffic_goes_through_the_raw_client_with_the_real_key(server: Refer
 def test_without_the_sdk_the_scenarios_skip(monkeypatch: pytest.MonkeyPatch, server: ReferenceServer) -> None:
     monkeypatch.setattr(sdk_scenarios, "sdk_version", lambda: None)
     target = Target(server.base_url, EMBEDDED_MODEL, KEY)
-    with RawClient(target.base_url, api_key=KEY) as client:
-        with pytest.raises(Skip, match="pip install 'openai>=3.50,<4'"):
-            sdk_scenarios.sdk_stream(Context(client, target, get_profile("compatible"), Budget()))
+    with RawClient(target.base_url, api_key=KEY) as client, pytest.raises(Skip, match="pip install 'openai>=3.50,<4'"):
+        sdk_scenarios.sdk_stream(Context(client, target, get_profile("compatible"), Budget()))
 
 
 def test_digest_differences_name_each_field() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 from .. import schema
 from ..engine import NotApplicable, Outcome, Skip, fail, passed
@@ -124,7 +124,7 @@ def choice_count(ev: Evidence) -> Outcome:
     n = req(ev, "n", 1)
     if ev.streamed:
         ev.stream.require_choices()
-        seen = sorted(i for i in ev.stream.choices)
+        seen: list[Any] = sorted(ev.stream.choices)
     else:
         seen = [c.get("index") for c in ev.choices()]
     if len(seen) != n:
@@ -135,6 +135,7 @@ def choice_count(ev: Evidence) -> Outcome:
 @check("CHO-02", on=("chat", "stream"))
 def choice_indices(ev: Evidence) -> Outcome:
     """Choice indices are the integers 0..n-1, each exactly once."""
+    indices: list[Any]
     if ev.streamed:
         indices = sorted(ev.stream.choices)
     else:
@@ -147,6 +148,7 @@ def choice_indices(ev: Evidence) -> Outcome:
 @check("FIN-01", on=("chat", "stream"))
 def finish_reason_value(ev: Evidence) -> Outcome:
     """finish_reason is stop, length, tool_calls, content_filter or function_call; '' and other values are not allowed."""
+    values: list[tuple[Any, Any]]
     if ev.streamed:
         values = [(i, r) for i, acc in ev.stream.choices.items() for r in acc.finish_reasons]
     else:
@@ -184,7 +186,7 @@ def usage_adds_up(ev: Evidence) -> Outcome:
     """total_tokens == prompt_tokens + completion_tokens (reasoning tokens are part of completion_tokens)."""
     usage = _usage(ev)
     p, c, t = (usage.get(k) for k in ("prompt_tokens", "completion_tokens", "total_tokens"))
-    if not all(_is_int(v) for v in (p, c, t)):
+    if not (_is_int(p) and _is_int(c) and _is_int(t)):
         raise Skip(f"usage counts are not integers ({short(usage)}); judged by USE-01 / SSE-19")
     if p + c != t:
         return fail(f"total_tokens == {p} + {c} = {p + c}", f"total_tokens = {t}")
@@ -221,7 +223,7 @@ def logprobs_absent_unless_asked(ev: Evidence) -> Outcome:
     return passed()
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -15,7 +15,7 @@ def models_listed(ev: Evidence) -> Outcome:
     if ex.status != 200:
         return fail("HTTP 200 with a model list", f"HTTP {ex.status}")
     try:
-        data = ex.json().get("data")  # type: ignore[union-attr]
+        data = ex.json().get("data")
     except (ValueError, AttributeError):
         return fail('a JSON object {"data": [...]}', short(ex.body[:200].decode("utf-8", "replace")))
     if not isinstance(data, list):

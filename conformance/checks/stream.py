@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from .. import schema
 from ..engine import NotApplicable, Outcome, Skip, fail, passed, warn
@@ -137,11 +138,11 @@ def finish_reason_per_choice(ev: Evidence) -> Outcome:
 @check("SSE-08", on="stream")
 def finish_chunk_without_content(ev: Evidence) -> Outcome:
     """The chunk that finishes a choice (its last non-null finish_reason) has an empty delta: no content or tool calls mixed in."""
-    finishing: dict[object, tuple[int, dict]] = {}
+    finishing: dict[object, tuple[int, dict[str, Any]]] = {}
     for chunk in ev.stream.json_chunks:
         for choice in chunk.choices:
             if choice.get("finish_reason") not in (None, ""):
-                delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+                delta = choice["delta"] if isinstance(choice.get("delta"), dict) else {}
                 finishing[choice.get("index")] = (chunk.position, delta)
     for position, delta in finishing.values():
         if delta.get("content") or delta.get("tool_calls"):
@@ -242,7 +243,7 @@ def chunks_match_schema(ev: Evidence) -> Outcome:
     return passed()
 
 
-def _first_delta(ev: Evidence, index: int) -> dict:
+def _first_delta(ev: Evidence, index: int) -> dict[str, Any]:
     for chunk in ev.stream.json_chunks:
         for choice in chunk.choices:
             if choice.get("index") == index or (index == -1 and not isinstance(choice.get("index"), int)):

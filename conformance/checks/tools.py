@@ -39,7 +39,8 @@ def _strict(ev: Evidence, name: str | None) -> bool:
 def _schema_for(ev: Evidence, name: str | None) -> dict[str, Any] | None:
     for tool in ev.data.get("tools", []):
         if tool["function"]["name"] == name:
-            return tool["function"]["parameters"]
+            parameters: dict[str, Any] = tool["function"]["parameters"]
+            return parameters
     return None
 
 

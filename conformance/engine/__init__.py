@@ -1,5 +1,8 @@
 """The protocol-agnostic engine: verdicts, the scenario/check registry and the concurrent runner."""
 
+from .budget import Budget
+from .events import Event, Handler, PhaseChanged, ResultReady, RunFinished, RunStarted
+from .judging import CaseJudge, Judged
 from .model import (
     SEVERITY,
     BudgetExhausted,
@@ -15,11 +18,8 @@ from .model import (
     passed,
     warn,
 )
-from .budget import Budget
-from .events import Event, Handler, PhaseChanged, ResultReady, RunFinished, RunStarted
-from .judging import CaseJudge, Judged
 from .registry import CheckSpec, Rule, ScenarioSpec, Suite
-from .runner import RunOutcome, Runner
+from .runner import Runner, RunOutcome
 
 __all__ = [
     "SEVERITY",

@@ -28,7 +28,14 @@ from ..engine import CheckSpec, Result, ScenarioSpec, Verdict
 from ..options import OPTIONS
 from ..profiles import get_profile
 from ..session import (
-    EMBEDDED_MODEL, REFERENCE_CAPABILITIES, RunConfig, RunReport, SetupError, TargetUnreachable, execute, resolve_target,
+    EMBEDDED_MODEL,
+    REFERENCE_CAPABILITIES,
+    RunConfig,
+    RunReport,
+    SetupError,
+    TargetUnreachable,
+    execute,
+    resolve_target,
     select,
 )
 from ..settings import Resolved

@@ -21,7 +21,14 @@ from ..suite import SUITE
 from ..target import OMIT, Context
 from ..wire.client import Exchange
 from .prompts import (
-    CITY_SCHEMA, COUNT_TO_12, COUNT_TO_30, COUNT_TO_120, GREETING, JSON_PROMPT, RANDOM_WORDS, REPEAT_WORD,
+    CITY_SCHEMA,
+    COUNT_TO_12,
+    COUNT_TO_30,
+    COUNT_TO_120,
+    GREETING,
+    JSON_PROMPT,
+    RANDOM_WORDS,
+    REPEAT_WORD,
 )
 
 scenario = SUITE.scenario

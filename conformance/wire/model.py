@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from conformance.wire.render import curl_command, one_line, transcript
 from conformance.wire.sse import FramingFacts, SSEEvent
@@ -141,7 +141,7 @@ class Exchange:
         value = self.header("content-type")
         return "" if value is None else value.split(";", 1)[0].strip().lower()
 
-    def json(self) -> object:
+    def json(self) -> Any:  # a JSON value: its shape is the checks' to judge
         """``json.loads(body)``; raises ``ValueError`` with a one-line message when the body is not
         JSON, or was cut at the body cap (not parsed: it cannot be whole, and parsing megabytes of
         it in every check would multiply the memory the cap bounds)."""

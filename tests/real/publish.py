@@ -5,8 +5,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import yaml
 
 from tests.real.expectations import COMPAT

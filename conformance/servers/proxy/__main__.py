@@ -11,8 +11,8 @@ import argparse
 import sys
 
 from conformance.servers.defects import DEFECTS
-from conformance.servers.serving import serve
 from conformance.servers.defects.registry import stages_of
+from conformance.servers.serving import serve
 
 from .app import create_proxy_app
 from .capability import proxy_capable

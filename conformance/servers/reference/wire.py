@@ -27,7 +27,7 @@ def json_wire(status: int, value: Any) -> Wire:
 
 
 def sse_event(data: str) -> bytes:
-    return f"data: {data}\n\n".encode("utf-8")
+    return f"data: {data}\n\n".encode()
 
 
 def sse_wire(chunks: list[dict[str, Any]]) -> Wire:
