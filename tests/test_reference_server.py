@@ -344,6 +344,10 @@ INVALID: list[tuple[dict[str, Any], str | None, str | None]] = [
     ({"model": MODEL, "messages": [{"role": "user", "content": 5}]}, "messages[0].content", None),
     ({"model": MODEL, "messages": [{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "http://x/y.png"}}]}, *USER]}, "messages[0].content[0].type", None),
     ({"model": MODEL, "messages": [{"role": "assistant"}]}, "messages[0].content", None),
+    ({"model": MODEL, "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "", "format": None}}]}]},
+     "messages[0].content[0].input_audio", None),
+    ({"model": MODEL, "messages": [{"role": "user", "content": [{"type": "file", "file": {"file_id": 5}}]}]},
+     "messages[0].content[0].file", None),
     ({"model": MODEL, "messages": [*USER, {"role": "tool", "content": "x"}]}, "messages[1].tool_call_id", None),
     ({"model": MODEL, "messages": USER, "temperature": 2.01}, "temperature", None),
     ({"model": MODEL, "messages": USER, "temperature": -0.01}, "temperature", None),
@@ -397,6 +401,7 @@ VALID: list[dict[str, Any]] = [
                       "prompt_cache_key": "p", "reasoning_effort": "low"},
     {"stream": False}, {"tools": [], "tool_choice": "none"}, {"response_format": {"type": "text"}},
     {"top_k": 40, "repetition_penalty": 1.1}, {"temperature": None, "n": None, "stop": None},
+    {"tools": [{"type": "custom", "custom": {"name": ""}}]},  # the contract sets no pattern for custom tool names
 ]
 
 

@@ -435,6 +435,17 @@ def _content(message: dict[str, Any], where: str, allowed: frozenset[str], *, nu
             raise _bad_type(f"{part_param}.{key}", "a string", part[key])
         if kind == "image_url" and not (isinstance(part[key], dict) and isinstance(part[key].get("url"), str)):
             raise invalid(f"Invalid '{part_param}.image_url': expected an object with a 'url' string.", param=f"{part_param}.image_url", code="invalid_value")
+        if kind == "input_audio":
+            audio = part[key]
+            if not (isinstance(audio, dict) and isinstance(audio.get("data"), str) and audio.get("format") in ("wav", "mp3")):
+                raise invalid(f"Invalid '{part_param}.input_audio': expected an object with a 'data' string and a 'format' "
+                              "of 'wav' or 'mp3'.", param=f"{part_param}.input_audio", code="invalid_value")
+        if kind == "file":
+            file = part[key]
+            if not (isinstance(file, dict) and set(file) <= {"filename", "file_data", "file_id"}
+                    and all(isinstance(v, str) for v in file.values())):
+                raise invalid(f"Invalid '{part_param}.file': expected an object with string filename, file_data or "
+                              "file_id.", param=f"{part_param}.file", code="invalid_value")
 
 
 def _assistant(message: dict[str, Any], where: str) -> set[str]:
@@ -491,7 +502,9 @@ def _tools(value: Any) -> list[dict[str, Any]]:
         if not isinstance(spec, dict):
             raise invalid(f"Missing required parameter: '{where}.{kind}'.", param=f"{where}.{kind}", code="missing_required_parameter")
         name = spec.get("name")
-        if not isinstance(name, str) or not _NAME_RE.match(name):
+        if kind == "custom" and not isinstance(name, str):  # the contract sets no pattern for custom tool names
+            raise _bad_type(f"{where}.custom.name", "a string", name)
+        if kind == "function" and (not isinstance(name, str) or not _NAME_RE.match(name)):
             raise invalid(f"Invalid '{where}.{kind}.name': string does not match pattern. Expected a string that matches the pattern '^[a-zA-Z0-9_-]{{1,64}}$'.", param=f"{where}.{kind}.name", code="invalid_value")
         if kind == "function":
             parameters = spec.get("parameters")
