@@ -55,12 +55,12 @@ def _finding(results: list, clause: str, scenario: str):
 
 
 def test_finds_500_only_when_n_and_stream_combine(server: ReferenceServer) -> None:
-    row = _finding(_run(server.url_for("500-when-n-and-stream"), seed=0, scenarios=("fuzz_valid",)), "ERR-03", "fuzz_valid")
+    row = _finding(_run(server.url_for("500-when-n-and-stream"), seed=1, scenarios=("fuzz_valid",)), "ERR-03", "fuzz_valid")
     request = row.evidence["request"]
     assert request["stream"] is True and request["n"] > 1
     assert row.evidence["curl"].startswith("curl ") and '"$OPENAI_API_KEY"' in row.evidence["curl"]
     assert row.artifacts and row.artifacts[0]["response"]["status"] == 500
-    assert "seed 0" in row.note
+    assert "seed 1" in row.note
 
 
 def test_finds_and_shrinks_rejected_null_assistant_content(server: ReferenceServer) -> None:
