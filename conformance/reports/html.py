@@ -22,9 +22,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from . import atomic, charts, json_report
+from . import atomic, charts, html_causes, html_timing, json_report
 from .findings import LEVEL_ORDER, VERDICT_ORDER, causes, findings
-from . import html_causes, html_timing
 from .markup import chip, details, esc, exchange_label, pre
 
 _CSS = """
@@ -123,11 +122,9 @@ def _csp_hash(source: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode() + "'"
 
 
-Groups = dict[str, dict[str, int]]  # name -> verdict -> count
-
-
-def _bars(sections: list[tuple[str, Groups, list[str]]]) -> str:
-    """One stacked verdict bar per group, its total and its counts in words; a header row per section."""
+def _bars(sections: list[tuple[str, dict[str, dict[str, int]], list[str]]]) -> str:
+    """Sections of (title, group name -> verdict -> count, group order): one stacked verdict bar per
+    group, its total and its counts in words, under a header row per section."""
     rows = []
     for title, groups, order in sections:
         rows.append(f'<tr class="group"><th colspan="4">by {esc(title)}</th></tr>')
