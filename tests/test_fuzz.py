@@ -4,6 +4,7 @@ and the smoke profile's request cap hold."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 
@@ -14,7 +15,7 @@ from conformance.engine import Budget, Verdict
 from conformance.generation import oracles, schemathesis_run
 from conformance.generation.fuzz import Observation, fuzz
 from conformance.generation.strategies import valid_requests
-from conformance.profiles import get_profile
+from conformance.profiles import PROFILES, get_profile
 from conformance.servers.launcher import ReferenceServer
 from conformance.session import EMBEDDED_MODEL, RunConfig, execute, select
 from conformance.target import Context, Target
@@ -54,13 +55,16 @@ def _finding(results: list, clause: str, scenario: str):
     return rows[0]
 
 
-def test_finds_500_only_when_n_and_stream_combine(server: ReferenceServer) -> None:
-    row = _finding(_run(server.url_for("500-when-n-and-stream"), seed=1, scenarios=("fuzz_valid",)), "ERR-03", "fuzz_valid")
+def test_finds_500_only_when_n_and_stream_combine(server: ReferenceServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # About one generated request in nine streams with n > 1: 60 of them miss that with probability
+    # (8/9)^60 < 0.1 %, so the outcome hardly depends on the seed or on how requests are drawn.
+    monkeypatch.setitem(PROFILES, "compatible", dataclasses.replace(PROFILES["compatible"], fuzz_examples=60))
+    row = _finding(_run(server.url_for("500-when-n-and-stream"), seed=0, scenarios=("fuzz_valid",)), "ERR-03", "fuzz_valid")
     request = row.evidence["request"]
     assert request["stream"] is True and request["n"] > 1
     assert row.evidence["curl"].startswith("curl ") and '"$OPENAI_API_KEY"' in row.evidence["curl"]
     assert row.artifacts and row.artifacts[0]["response"]["status"] == 500
-    assert "seed 1" in row.note
+    assert "seed 0" in row.note
 
 
 def test_finds_and_shrinks_rejected_null_assistant_content(server: ReferenceServer) -> None:
