@@ -58,7 +58,10 @@ def _finding(results: list, clause: str, scenario: str):
 
 
 def test_finds_500_only_when_n_and_stream_combine(server: ReferenceServer) -> None:
-    row = _finding(_run(server.url_for("500-when-n-and-stream"), seed=0, scenarios=("fuzz_valid",)), "REQ-01", "fuzz_valid")
+    # About one generated request in nine streams with n > 1: 60 of them miss that with probability
+    # (8/9)^60 < 0.1 %, so the outcome hardly depends on the seed or on how requests are drawn.
+    row = _finding(_run(server.url_for("500-when-n-and-stream"), seed=0, scenarios=("fuzz_valid",), fuzz_examples=60),
+                   "REQ-01", "fuzz_valid")
     request = row.evidence["request"]
     assert request["stream"] is True and request["n"] > 1
     assert row.evidence["curl"].startswith("curl ") and '"$OPENAI_API_KEY"' in row.evidence["curl"]

@@ -1,21 +1,17 @@
 """Reports: report.json schema, junit.xml mapping, report.html escaping and contents, summary.md,
-transcripts, `conformance report`, the run command's outputs, the GitHub Action's steps, and redaction
-of a planted key in every file the suite writes."""
+transcripts, `conformance report`, the run command's outputs, and redaction of a planted key in every
+file the suite writes.  (report.html's charts: test_html_visuals.py; the GitHub Action: test_action.py.)"""
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from report_fixtures import BREAKOUT, PLANTED_KEY, SCRIPT, as_json, embedded_run, hand_report
 
 from conformance import certify, cli
@@ -310,49 +306,7 @@ def test_transcripts_keep_sse_arrival_times(real_run: tuple[dict[str, Any], Path
     assert re.search(r"^\+\d+\.\d{3}s data: ", detail, re.M)
 
 
-
-# --- the GitHub Action ---------------------------------------------------------------------------
-
-ACTION = Path(__file__).resolve().parent.parent / "action.yml"
-
-
-def _action() -> dict[str, Any]:
-    return yaml.safe_load(ACTION.read_text(encoding="utf-8"))
-
-
-def _step(name: str) -> dict[str, Any]:
-    return next(s for s in _action()["runs"]["steps"] if s.get("id") == name or s["name"] == name)
-
-
-def test_action_declares_its_inputs_and_never_expands_them_in_scripts() -> None:
-    action = _action()
-    assert action["runs"]["using"] == "composite"
-    assert {"base-url", "model", "api-key", "profile", "fail-on", "baseline"} <= set(action["inputs"])
-    for step in action["runs"]["steps"]:
-        assert "${{" not in step.get("run", ""), step["name"]  # values go through env: no shell injection
-    upload = next(s for s in action["runs"]["steps"] if str(s.get("uses", "")).startswith("actions/upload-artifact@"))
-    assert upload["if"] == "always()"
-
-
-def test_action_run_and_gate_steps_work(tmp_path: Path) -> None:
-    """The action's own shell steps, run here against the embedded server with a failing defect."""
-    outputs, summary = tmp_path / "github-output", tmp_path / "step-summary"
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
-           "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary), "CONFORMANCE_API_KEY": PLANTED_KEY,
-           "IN_MODEL": "reference-model", "IN_PROFILE": "smoke", "IN_FAIL_ON": "fail", "IN_BASELINE": "",
-           "IN_REPORTS_DIR": "out"}
-    with ReferenceServer(api_key=PLANTED_KEY) as server:
-        env["IN_BASE_URL"] = server.url_for("body-object-wrong")
-        done = subprocess.run(["bash", "-e", "-c", _step("run")["run"]], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr  # the run step records the code; the gate step fails the job
-    written = dict(line.split("=", 1) for line in outputs.read_text(encoding="utf-8").splitlines())
-    assert written == {"exit-code": "1", "report-dir": "out/latest", "status": "non-conformant"}
-    assert (tmp_path / "out" / "latest" / "report.html").exists()
-    assert PLANTED_KEY not in done.stdout + done.stderr + summary.read_text(encoding="utf-8")
-    gate = _step("Gate")["run"]
-    assert subprocess.run(["bash", "-e", "-c", gate], env={**env, "CODE": "1"}, capture_output=True).returncode == 1
-    assert subprocess.run(["bash", "-e", "-c", gate], env={**env, "CODE": "0"}, capture_output=True).returncode == 0
+# --- report.json storage and causes --------------------------------------------------------------
 
 
 def test_report_json_stores_each_exchange_once(hand_doc: dict[str, Any], tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ Usable in a user's own tests::
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
@@ -33,9 +34,24 @@ from .. import schema
 
 Body = dict[str, Any]
 
-_TEXT_ALPHABET = st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"))
-TEXT = st.text(_TEXT_ALPHABET, min_size=1, max_size=24)
-IDENT = st.from_regex(r"[a-zA-Z_][a-zA-Z0-9_]{0,15}", fullmatch=True)
+# Characters and strings are drawn from explicit code points: st.characters, st.text and
+# st.from_regex would build Hypothesis' Unicode tables (every code point's category and UTF-8
+# round trip) on a machine's first run, costing seconds and ~500 MB (bench/first_contact.py).
+_LETTERS = string.ascii_letters
+_ALNUM = string.ascii_letters + string.digits
+# Every code point UTF-8 can carry but controls (Cc) and surrogates (Cs): printable ASCII first,
+# so shrinking ends on plain text.
+_TEXT_CHAR = st.one_of([st.integers(lo, hi).map(chr) for lo, hi in ((0x20, 0x7E), (0xA0, 0xD7FF), (0xE000, 0x10FFFF))])
+
+
+def _string(alphabet: str, min_size: int, max_size: int, first: str = "") -> st.SearchStrategy[str]:
+    """`first` (one character of it, when given) then min_size..max_size characters of `alphabet`."""
+    rest = st.lists(st.sampled_from(alphabet), min_size=min_size, max_size=max_size).map("".join)
+    return st.builds(str.__add__, st.sampled_from(first), rest) if first else rest
+
+
+TEXT = st.lists(_TEXT_CHAR, min_size=1, max_size=24).map("".join)
+IDENT = _string(_ALNUM + "_", 0, 15, first=_LETTERS + "_")
 # 1x1 PNG / 44-byte silent WAV / a tiny PDF header: real payloads a vision/audio/file model can parse.
 _PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
 _WAV = "UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA="
@@ -97,7 +113,7 @@ def _tool_round(draw: st.DrawFn, names: list[str], round_no: int) -> list[dict[s
     calls = []
     for i, name in enumerate(called):
         args = draw(st.dictionaries(IDENT, st.one_of(st.integers(-9, 99), TEXT), max_size=2))
-        suffix = draw(st.from_regex(r"[A-Za-z0-9]{6,12}", fullmatch=True))
+        suffix = draw(_string(_ALNUM, 6, 12))
         calls.append({"id": f"call_{round_no}{i}{suffix}", "type": "function",
                       "function": {"name": name, "arguments": json.dumps(args)}})
     assistant: dict[str, Any] = {"role": "assistant", "tool_calls": calls}
@@ -141,7 +157,7 @@ def _json_schema(draw: st.DrawFn) -> dict[str, Any]:
 @st.composite
 def tool_definitions(draw: st.DrawFn) -> list[dict[str, Any]]:
     """1-3 function tools with distinct names and small parameter schemas (strict or not)."""
-    names = draw(st.lists(st.from_regex(r"[a-zA-Z][a-zA-Z0-9_-]{0,20}", fullmatch=True),
+    names = draw(st.lists(_string(_ALNUM + "_-", 0, 20, first=_LETTERS),
                           min_size=1, max_size=3, unique_by=str.lower))
     tools = []
     for name in names:
@@ -365,7 +381,7 @@ def _append_message(message: Callable[[st.DrawFn], dict[str, Any]]) -> Mutation:
 
 
 def _orphan_tool(draw: st.DrawFn) -> dict[str, Any]:
-    return {"role": "tool", "tool_call_id": "call_orphan" + draw(st.from_regex(r"[A-Za-z0-9]{4,10}", fullmatch=True)),
+    return {"role": "tool", "tool_call_id": "call_orphan" + draw(_string(_ALNUM, 4, 10)),
             "content": draw(TEXT)}
 
 

@@ -1,10 +1,12 @@
-"""report.html: one self-contained page (inline CSS and JS, no network) rendered from report.json.
+"""report.html: one self-contained page (inline CSS, SVG and JS, no network) rendered from report.json.
 
-Status banner, counts by level and by area, the baseline outcome, every result with clause,
-level, rule, expected/observed, note and evidence, and links to its exchanges; each exchange once
-(the checks of a scenario share them), with its repro curl line, request and transcript (SSE events
-with arrival times) in collapsible blocks; filter buttons by verdict and a text filter; the
-provenance table.
+Status banner; verdict bars by area, level and clause (charts.py) and the area × level table; the
+baseline outcome; findings grouped by root cause, one card per cause with its scenarios; every
+result with clause, level, rule, expected/observed, note and evidence, and links to its exchanges;
+the timing of the recorded exchanges (latency bars, one timeline per stream: timing.py); each
+exchange once (the checks of a scenario share them), with its repro curl line, request and
+transcript in collapsible blocks; filter buttons by verdict and a text filter; the provenance table.
+Everything but the filters reads without JavaScript.
 
 The target's bytes are hostile: every value is HTML-escaped, nothing from the report goes into
 the script, and a Content-Security-Policy allows only this page's own style and script (by
@@ -15,14 +17,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import html
 import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from . import atomic, json_report
-from .findings import LEVEL_ORDER, VERDICT_ORDER, findings, printable
+from . import atomic, charts, html_causes, html_timing, json_report
+from .findings import LEVEL_ORDER, VERDICT_ORDER, causes, findings
+from .markup import chip, details, esc, exchange_label, pre
 
 _CSS = """
 :root{--fail:#b42318;--error:#7a2e98;--warn:#b54708;--inconclusive:#475467;--skip:#667085;--info:#175cd3;--pass:#067647;
@@ -38,7 +40,7 @@ main{padding:8px 28px 40px;max-width:1400px}
 h2{margin:28px 0 10px;font-size:18px}
 table{border-collapse:collapse;background:#fff;margin:0 16px 12px 0}
 th,td{border:1px solid var(--line);padding:4px 10px;text-align:left;vertical-align:top}
-td.n{text-align:right;font-variant-numeric:tabular-nums}
+td.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 td ul{margin:0;padding-left:18px}
 .tables{display:flex;flex-wrap:wrap;align-items:flex-start}
 .chip{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:600;font-size:12px}
@@ -60,6 +62,20 @@ dt{color:#475467}dd{margin:0;white-space:pre-wrap;word-break:break-word}
 details{margin:4px 0}summary{cursor:pointer;color:#344054}
 pre{background:#0c111d;color:#e4e7ec;padding:8px 10px;border-radius:4px;overflow:auto;max-height:480px;font:12px/1.4 var(--mono);white-space:pre-wrap;word-break:break-all}
 ul.exchanges{margin:4px 0;padding-left:18px}
+nav.toc{display:flex;flex-wrap:wrap;gap:14px;padding:8px 0 0}
+h3{margin:18px 0 6px;font-size:15px}
+table.bars td,table.latency td{vertical-align:middle}
+table.bars tr.group th{background:#eaecf0;font-weight:600}
+svg{display:block}
+.s-FAIL{fill:var(--fail)}.s-ERROR{fill:var(--error)}.s-WARN{fill:var(--warn)}.s-INCONCLUSIVE{fill:var(--inconclusive)}
+.s-SKIP{fill:var(--skip)}.s-INFO{fill:var(--info)}.s-PASS{fill:var(--pass)}
+article.cause .count{margin-left:auto;color:#475467;font-variant-numeric:tabular-nums}
+article.cause .seen{margin:4px 0 0;word-break:break-word}
+figure.stream{margin:0 0 8px;background:#fff;border:1px solid var(--line);border-radius:4px;padding:6px 10px;max-width:680px}
+figure.stream figcaption{font-size:12px;color:#344054;margin-bottom:4px;word-break:break-all}
+.t-wait{fill:#d0d5dd}.t-gap{fill:#fec84b}.t-axis{stroke:#98a2b3;stroke-width:1}.t-event{stroke:var(--info);stroke-width:1}
+.t-done{stroke:var(--pass);stroke-width:2}.t-end{stroke:var(--fg);stroke-width:2}.t-label{font:10px var(--mono);fill:#475467}
+.l-wait{fill:#475467}.l-rest{fill:#84adff}
 footer{color:#667085;padding:0 28px 24px}
 """
 
@@ -91,6 +107,10 @@ _JS = """
 })();
 """
 
+_TOC = ('<nav class="toc" aria-label="sections"><a href="#summary">Summary</a><a href="#causes">Findings by cause</a>'
+        '<a href="#results">Results</a><a href="#timing">Timing</a><a href="#exchanges">Exchanges</a>'
+        '<a href="#provenance">Provenance</a></nav>')
+
 _STATUS_TEXT = {
     "conformant": "every MUST clause passed",
     "partial": "no MUST clause failed, but some were not judged (skipped, errored or inconclusive)",
@@ -98,27 +118,29 @@ _STATUS_TEXT = {
 }
 
 
-def _e(value: object) -> str:
-    return html.escape(printable(value), quote=True)
-
-
 def _csp_hash(source: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode() + "'"
 
 
-def _chip(verdict: str, label: str | None = None) -> str:
-    return f'<span class="chip v-{_e(verdict)}">{_e(label or verdict)}</span>'
-
-
-def _counts_table(title: str, groups: dict[str, dict[str, int]], order: list[str]) -> str:
-    columns = [v for v in VERDICT_ORDER if any(g.get(v) for g in groups.values())] or ["PASS"]
-    head = "".join(f"<th>{_chip(v)}</th>" for v in columns)
+def _bars(sections: list[tuple[str, dict[str, dict[str, int]], list[str]]]) -> str:
+    """Sections of (title, group name -> verdict -> count, group order): one stacked verdict bar per
+    group, its total and its counts in words, under a header row per section."""
     rows = []
-    for name in order:
-        counts = groups[name]
-        cells = "".join(f'<td class="n">{counts.get(v, 0)}</td>' for v in columns)
-        rows.append(f"<tr><th>{_e(name)}</th>{cells}<td class=\"n\">{sum(counts.values())}</td></tr>")
-    return f"<table><thead><tr><th>{_e(title)}</th>{head}<th>total</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    for title, groups, order in sections:
+        rows.append(f'<tr class="group"><th colspan="4">by {esc(title)}</th></tr>')
+        rows += [f'<tr><th>{esc(name)}</th><td>{charts.verdict_bar(groups[name])}</td>'
+                 f'<td class="n">{sum(groups[name].values())}</td><td>{esc(charts.verdict_text(groups[name]))}</td></tr>'
+                 for name in order]
+    return ('<table class="bars"><thead><tr><th></th><th>verdicts (worst first)</th><th>total</th><th>counts</th></tr>'
+            f"</thead><tbody>{''.join(rows)}</tbody></table>")
+
+
+def _by_clause(results: list[dict[str, Any]]) -> str:
+    groups: dict[str, Counter[str]] = {}
+    for r in results:
+        groups.setdefault(r["clause"], Counter())[r["verdict"]] += 1
+    counts = {clause: dict(c) for clause, c in groups.items()}
+    return details(f"verdicts by clause ({len(counts)} clauses)", _bars([("clause", counts, sorted(counts))]))
 
 
 def _area_levels(results: list[dict[str, Any]]) -> str:
@@ -136,37 +158,22 @@ def _area_levels(results: list[dict[str, Any]]) -> str:
             total = sum(c.values())
             bad = c["FAIL"] + c["ERROR"] + c["WARN"]
             text = f"{c['PASS']}/{total} pass" + (f", {bad} FAIL/ERROR/WARN" if bad else "") if total else "–"
-            tds.append(f'<td class="n">{_e(text)}</td>')
-        rows.append(f"<tr><th>{_e(area)}</th>{''.join(tds)}</tr>")
-    head = "".join(f"<th>{_e(level)}</th>" for level in levels)
+            tds.append(f'<td class="n">{esc(text)}</td>')
+        rows.append(f"<tr><th>{esc(area)}</th>{''.join(tds)}</tr>")
+    head = "".join(f"<th>{esc(level)}</th>" for level in levels)
     return f"<table><thead><tr><th>area × level</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _pre(text: object) -> str:
-    return f"<pre>{_e(text)}</pre>"
-
-
-def _block(summary: str, body: str) -> str:
-    return f"<details><summary>{_e(summary)}</summary>{body}</details>"
-
-
-def _label(a: dict[str, Any]) -> str:
-    req, resp = a.get("request", {}), a.get("response", {})
-    status = resp.get("status")
-    return f"{a.get('label', 'exchange')}: {req.get('method', '')} {req.get('url', '')} → " \
-           f"{status if status is not None else 'no response'} ({resp.get('elapsed', 0)} s)"
 
 
 def _artifact(artifact_id: str, a: dict[str, Any]) -> str:
     req = a.get("request", {})
     request = "\n".join(f"{k}: {v}" for k, v in req.get("headers", [])) + "\n\n" + str(req.get("body", ""))
     parts = [
-        _block("repro (curl)", _pre(a.get("curl", ""))),
-        _block("request", _pre(request)),
-        _block("transcript (response; SSE events with arrival times)", _pre(a.get("transcript", ""))),
+        details("repro (curl)", pre(a.get("curl", ""))),
+        details("request", pre(request)),
+        details("transcript (response; SSE events with arrival times)", pre(a.get("transcript", ""))),
     ]
-    return (f'<div class="artifact" id="x-{_e(artifact_id)}"><div class="meta">exchange {_e(artifact_id)}: '
-            f'{_e(_label(a))}</div>{"".join(parts)}</div>')
+    return (f'<div class="artifact" id="x-{esc(artifact_id)}"><div class="meta">exchange {esc(artifact_id)}: '
+            f'{esc(exchange_label(a))}</div>{"".join(parts)}</div>')
 
 
 class _Exchanges:
@@ -175,33 +182,37 @@ class _Exchanges:
 
     def __init__(self) -> None:
         self.order: dict[str, dict[str, Any]] = {}
+        self.scenarios: dict[str, list[str]] = {}  # artifact id -> the scenarios of the results using it
         self._ids: dict[int, str] = {}
 
-    def link(self, a: dict[str, Any]) -> str:
+    def link(self, a: dict[str, Any], scenario: str) -> str:
         artifact_id = self._ids.get(id(a))
         if artifact_id is None:
             artifact_id = self._ids[id(a)] = json_report.artifact_id(a)
         self.order.setdefault(artifact_id, a)
-        return f'<li><a href="#x-{_e(artifact_id)}">{_e(_label(a))}</a></li>'
+        seen = self.scenarios.setdefault(artifact_id, [])
+        if scenario not in seen:
+            seen.append(scenario)
+        return f'<li><a href="#x-{esc(artifact_id)}">{esc(exchange_label(a))}</a></li>'
 
     def section(self) -> str:
         body = "".join(_artifact(i, a) for i, a in self.order.items())
         return f'<section id="exchanges"><h2>Exchanges</h2>{body or "<p>none recorded</p>"}</section>'
 
 
-def _result(index: int, r: dict[str, Any], exchanges: _Exchanges) -> str:
+def _result(anchor: str, r: dict[str, Any], exchanges: _Exchanges) -> str:
     search = " ".join(str(r[k]) for k in ("key", "clause", "level", "area", "verdict", "title")).lower()
     rows = [("rule", r["rule"] or r["title"])]
     rows += [(k, r[k]) for k in ("expected", "observed", "note") if r[k]]
-    dl = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in rows)
-    links = "".join(exchanges.link(a) for a in r["artifacts"])
+    dl = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in rows)
+    links = "".join(exchanges.link(a, r["scenario"]) for a in r["artifacts"])
     extra = f'<ul class="exchanges">{links}</ul>' if links else ""
     if r["evidence"]:
-        extra += _block("evidence", _pre(json.dumps(r["evidence"], indent=2, ensure_ascii=False, default=str)))
+        extra += details("evidence", pre(json.dumps(r["evidence"], indent=2, ensure_ascii=False, default=str)))
     return (
-        f'<article id="r{index}" class="r-{_e(r["verdict"])}" data-verdict="{_e(r["verdict"])}" data-search="{_e(search)}">'
-        f'<div class="head">{_chip(r["verdict"])}<span class="key">{_e(r["key"])}</span>'
-        f'<span class="meta">{_e(r["clause"])} · {_e(r["level"])} · {_e(r["area"])} · {_e(r["title"])}</span></div>'
+        f'<article id="{anchor}" class="r-{esc(r["verdict"])}" data-verdict="{esc(r["verdict"])}" data-search="{esc(search)}">'
+        f'<div class="head">{chip(r["verdict"])}<span class="key">{esc(r["key"])}</span>'
+        f'<span class="meta">{esc(r["clause"])} · {esc(r["level"])} · {esc(r["area"])} · {esc(r["title"])}</span></div>'
         f"<dl>{dl}</dl>{extra}</article>"
     )
 
@@ -221,9 +232,9 @@ def _baseline(gate: dict[str, Any]) -> str:
     rows = []
     for key, label in (("new", "new failures"), ("expired", "expired waivers (failing again)"), ("waived", "waived"),
                        ("fixed", "fixed: can be removed from the baseline"), ("not_run", "not run (kept)")):
-        items = "".join(f"<li>{_e(k)}</li>" for k in gate[key])
-        rows.append(f"<tr><th>{_e(label)}</th><td class=\"n\">{len(gate[key])}</td><td><ul>{items}</ul></td></tr>")
-    return (f'<section id="baseline"><h2>Baseline {_e(gate["file"])}: {_e(head)}</h2>'
+        items = "".join(f"<li>{esc(k)}</li>" for k in gate[key])
+        rows.append(f"<tr><th>{esc(label)}</th><td class=\"n\">{len(gate[key])}</td><td><ul>{items}</ul></td></tr>")
+    return (f'<section id="baseline"><h2>Baseline {esc(gate["file"])}: {esc(head)}</h2>'
             f"<table><tbody>{''.join(rows)}</tbody></table></section>")
 
 
@@ -234,8 +245,8 @@ def _provenance(document: dict[str, Any]) -> str:
     rows += list(document["provenance"].items())
     cells = []
     for key, value in rows:
-        shown = _e(value) if isinstance(value, (str, int, float, bool)) else _pre(json.dumps(value, indent=2, ensure_ascii=False))
-        cells.append(f"<tr><th>{_e(key)}</th><td>{shown}</td></tr>")
+        shown = esc(value) if isinstance(value, (str, int, float, bool)) else pre(json.dumps(value, indent=2, ensure_ascii=False))
+        cells.append(f"<tr><th>{esc(key)}</th><td>{shown}</td></tr>")
     return f'<section id="provenance"><h2>Provenance</h2><table><tbody>{"".join(cells)}</tbody></table></section>'
 
 
@@ -245,32 +256,37 @@ def build(document: dict[str, Any]) -> str:
     results = document["results"]
     status = summary["status"]
     csp = f"default-src 'none'; style-src {_csp_hash(_CSS)}; script-src {_csp_hash(_JS)}; img-src data:"
-    totals = " ".join(_chip(v, f"{v} {summary['verdicts'][v]}") for v in VERDICT_ORDER if summary["verdicts"].get(v))
+    totals = " ".join(chip(v, f"{v} {summary['verdicts'][v]}") for v in VERDICT_ORDER if summary["verdicts"].get(v))
     levels = [lv for lv in LEVEL_ORDER if lv in summary["by_level"]]
     interrupted = "<p><strong>Interrupted: this is a partial report.</strong></p>" if run["interrupted"] else ""
     body = [
-        f'<header class="banner status-{_e(status)}"><h1 id="status">{_e(status.upper())}</h1>'
-        f"<p>{_e(_STATUS_TEXT.get(status, ''))}. Profile {_e(run['profile'])} · target {_e(prov['target_url'])}"
-        f" · model {_e(prov['model'])} · run {_e(run['id'])} · {_e(run['started_at'])}</p></header><main>",
+        f'<header class="banner status-{esc(status)}"><h1 id="status">{esc(status.upper())}</h1>'
+        f"<p>{esc(_STATUS_TEXT.get(status, ''))}. Profile {esc(run['profile'])} · target {esc(prov['target_url'])}"
+        f" · model {esc(prov['model'])} · run {esc(run['id'])} · {esc(run['started_at'])}</p></header><main>"
+        f"{_TOC}",
         f'<section id="summary"><h2>Summary</h2>{interrupted}<p>{summary["total"]} results, {run["requests"]} requests, '
         f'{run["tokens"]} tokens, {run["duration_s"]} s. {totals}</p><div class="tables">'
-        f'{_counts_table("level", summary["by_level"], levels)}{_area_levels(results)}'
-        f'{_counts_table("area", summary["by_area"], sorted(summary["by_area"]))}</div></section>',
+        f'{_bars([("level", summary["by_level"], levels), ("area", summary["by_area"], sorted(summary["by_area"]))])}'
+        f'{_area_levels(results)}</div>{_by_clause(results)}</section>',
     ]
     if document.get("baseline"):
         body.append(_baseline(document["baseline"]))
+    ordered = findings(document, VERDICT_ORDER)
+    anchors = {id(r): f"r{i}" for i, r in enumerate(ordered)}
+    body.append(html_causes.section(causes(document, html_causes.VERDICTS), anchors))
     exchanges = _Exchanges()
     body.append(f'<section id="results"><h2>Results</h2>{_filters(results)}'
-                f'{"".join(_result(i, r, exchanges) for i, r in enumerate(findings(document, VERDICT_ORDER)))}</section>')
+                f'{"".join(_result(anchors[id(r)], r, exchanges) for r in ordered)}</section>')
+    body.append(html_timing.section(exchanges.order, exchanges.scenarios))
     body.append(exchanges.section())
     body.append(_provenance(document))
-    body.append(f"</main><footer>oai-conformance {_e(prov['suite_version'])} · report.json format "
-                f"{_e(document['format'])} v{_e(document['version'])} · rendered offline, no network</footer>")
+    body.append(f"</main><footer>oai-conformance {esc(prov['suite_version'])} · report.json format "
+                f"{esc(document['format'])} v{esc(document['version'])} · rendered offline, no network</footer>")
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{_e(status.upper())}: conformance of {_e(prov['target_url'])} ({_e(run['profile'])})</title>"
+        f"<title>{esc(status.upper())}: conformance of {esc(prov['target_url'])} ({esc(run['profile'])})</title>"
         f"<style>{_CSS}</style></head><body>{''.join(body)}<script>{_JS}</script></body></html>\n"
     )
 
