@@ -11,8 +11,8 @@ call `deliver()` at once.  Holding them during imports matters beyond the report
 KeyboardInterrupt raised inside code run by `exec` (dataclasses build their methods that way)
 makes `python -m` end by SIGINT after finalization, whatever the exit code.
 Held signals are caught by a handler that only notes them (not blocked: the run's threads and
-the embedded server must not inherit a blocked mask), and a signal ignored when the command
-started stays ignored.
+the embedded server must not inherit a blocked mask); a signal ignored when the command started
+(or handled outside Python) is left alone.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import signal
 
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_original: dict[int, object] = {}  # the handlers before the command, restored by release()
+_original: dict[int, object] = {}  # the signals the command owns, with their handlers before it (restored by release())
 _arrived: list[int] = []  # signals that came while held
 _holding = False
 
@@ -35,16 +35,13 @@ def _sigterm_as_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def _owned() -> list[int]:
-    return [s for s in _SIGNALS if _original[s] is not signal.SIG_IGN]
-
-
 def defer() -> None:
     """Hold SIGINT/SIGTERM back until `deliver()` (or drop them at `release()`)."""
     global _holding
     if not _original:
-        _original.update((s, signal.getsignal(s)) for s in _SIGNALS)
-    for s in _owned():
+        before = {s: signal.getsignal(s) for s in _SIGNALS}
+        _original.update((s, handler) for s, handler in before.items() if handler not in (signal.SIG_IGN, None))
+    for s in _original:
         signal.signal(s, _note)
     _holding = True
 
@@ -60,9 +57,10 @@ def deliver() -> None:
     if not _holding:
         return
     _holding = False
-    handlers = {signal.SIGINT: _original[signal.SIGINT], signal.SIGTERM: _sigterm_as_interrupt}
-    for s in _owned():
-        signal.signal(s, signal.SIG_IGN if s == signal.SIGTERM and s in _arrived else handlers[s])
+    for s, handler in _original.items():
+        if s == signal.SIGTERM:
+            handler = signal.SIG_IGN if s in _arrived else _sigterm_as_interrupt
+        signal.signal(s, handler)  # type: ignore[arg-type]
     if _arrived:
         _arrived.clear()
         raise KeyboardInterrupt
