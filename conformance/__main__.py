@@ -1,7 +1,20 @@
-"""`python -m conformance`: the `conformance` command."""
+"""The `conformance` command, as `python -m conformance` and as the installed script.
+
+Interrupts are held before the rest of the suite is imported (`conformance.interrupts`): only one
+during the interpreter's own start-up, or while this package's two tiny modules load, is not caught.
+"""
 
 import sys
 
-from .cli import main
+from . import interrupts
 
-sys.exit(main())
+
+def main() -> int:
+    interrupts.defer()
+    from .cli import main as run_command  # imported with interrupts held
+
+    return run_command()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         return 1
     finally:
-        interrupts.deliver()
+        interrupts.release()
 
 
 if __name__ == "__main__":

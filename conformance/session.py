@@ -142,6 +142,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     budget = Budget(config.max_requests, config.max_tokens_total)
     facts: dict[str, Any] = {}
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
+    owned = interrupts.holding()  # the command's: held again once the guard ends, so its report gets written
     try:
         manifest = _manifest(config, profile)
         checks, scenarios = select_checked(profile, config, manifest)  # imports the whole suite: ~0.5 s, interrupts still held
@@ -178,6 +179,9 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
                     outcome.interrupted = closing.interrupted
     except KeyboardInterrupt:
         outcome.interrupted = True
+    finally:
+        if owned:
+            interrupts.defer()
     outcome.finished_at = outcome.finished_at or time.time()
     outcome.results = honest_skips(outcome.results)
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(outcome.started_at)) + "-" + uuid.uuid4().hex[:6]

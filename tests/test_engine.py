@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -147,12 +146,15 @@ def test_registry_rejects_checks_without_a_rule_docstring_and_duplicates():
 def test_scenarios_run_concurrently():
     suite = Suite(rule_lookup=RULES.__getitem__)
     in_flight, peak, lock = [0], [0], threading.Lock()
+    # Each scenario waits until four are running at once: the pool must run four together,
+    # however slowly the machine starts its threads (a liveness bound turns a hang into a failure).
+    together = threading.Barrier(4, timeout=120)
 
     def slow(ctx):
         with lock:
             in_flight[0] += 1
             peak[0] = max(peak[0], in_flight[0])
-        time.sleep(0.05)
+        together.wait()
         with lock:
             in_flight[0] -= 1
 
@@ -173,13 +175,16 @@ def test_scenarios_run_concurrently():
 
 def test_cancel_stops_pending_scenarios():
     suite = Suite(rule_lookup=RULES.__getitem__)
-    started = []
+    started, runners, lock = [], [], threading.Lock()
 
     for i in range(20):
         def sc(ctx, i=i):
-            started.append(i)
-            time.sleep(0.2)
-        sc.__name__, sc.__doc__ = f"sc{i}", "Sleeps."
+            with lock:
+                started.append(i)
+                third = len(started) == 3
+            if third:
+                runners[0].cancel()  # what Ctrl-C does, at a known point of the run
+        sc.__name__, sc.__doc__ = f"sc{i}", "Cancels at the third."
         suite.scenario("s")(sc)
 
     def ok(ev):
@@ -189,9 +194,10 @@ def test_cancel_stops_pending_scenarios():
     suite.check("R-MUST", on="s")(ok)
     checks, scenarios = suite.select(lambda c: True, lambda s: True)
     runner = Runner(checks, scenarios, None, concurrency=2)
-    threading.Timer(0.1, runner.cancel).start()
+    runners.append(runner)
     outcome = runner.run()
-    assert outcome.interrupted and len(started) < 20
+    # The third, and at most one the other worker had begun as the cancel came; none after.
+    assert outcome.interrupted and len(started) <= 4
 
 
 def test_budget_refuses_past_the_limit():

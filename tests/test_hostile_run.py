@@ -1,7 +1,11 @@
-"""The whole suite against every hostile target: the run returns within a bound, every result
-carries a verdict and a one-line reason, the target's fault shows up as FAIL, nothing escapes,
-memory stays bounded, report.json is written and valid, and the CLI exits 1 (or 2 when the
-preflight cannot reach the target) without a traceback."""
+"""The whole suite against every hostile target: a target that stalls every exchange stops the
+run after one wave of requests, every result carries a verdict and a one-line reason, the
+target's fault shows up as FAIL, nothing escapes, memory stays bounded, report.json is written and
+valid, and the CLI exits 1 (or 2 when the preflight cannot reach the target) without a traceback.
+
+Nothing here reads a clock: each target's exchanges can end in only one way (the server, a cap,
+or the one deadline its limits leave), so a loaded machine gets the same results as an idle one;
+the run's wall time is measured by bench/hostile_targets.py."""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -23,12 +26,19 @@ from tests.hostile.servers import start_hostile
 
 KEY = "sk-hostile-run-5a4b3c2d1e"
 CAP = 1024 * 1024
-LIMITS = Limits(connect_timeout=1.0, read_timeout=1.0, total_timeout=2.0, max_body_bytes=CAP, max_stream_events=500,
+# Deadlines far beyond any answer, however loaded the machine: only the server or a cap ends an exchange.
+LIMITS = Limits(connect_timeout=30.0, read_timeout=30.0, total_timeout=60.0, max_body_bytes=CAP, max_stream_events=500,
                 done_grace=0.3)
+# Targets that only a deadline stops get the one deadline that can end their exchanges first.
+DEADLINES = {
+    "keepalive": Limits(read_timeout=2.0, total_timeout=2.0, max_body_bytes=CAP, max_stream_events=500),  # bytes keep coming
+    "drip": Limits(read_timeout=2.0, total_timeout=2.0, max_body_bytes=CAP),
+    "silent": Limits(read_timeout=1.0, total_timeout=60.0, max_body_bytes=CAP),  # no byte ever comes
+}
 CONCURRENCY = 16
-# Scenarios run concurrently, and the client stops sending after a wave of timed-out
-# exchanges, so even a target that stalls every request costs a few total timeouts.
-BOUND_S = 3 * LIMITS.total_timeout * 3
+# A target that stalls every exchange: the preflight, the streak that trips the stall breaker,
+# and the exchanges already in flight when it tripped.
+STALLED_REQUESTS = 1 + stall_limit(CONCURRENCY) + CONCURRENCY
 PEAK_BYTES = 80 * CAP  # imports included; the report shares one rendering of each transcript per scenario
 
 # kind -> the clause that must FAIL (the target's fault, judged where it shows).
@@ -49,6 +59,17 @@ EXPECT_FAIL = {
     "close-after-headers": "HTTP-01",
     "gzip-bomb": "HTTP-01",
 }
+# kind -> what ends every one of its exchanges (the stall breaker names it).  A cap counts like a
+# deadline: an endless stream stops the run after one wave instead of being read in every scenario.
+STALLS = {
+    "endless-body": "body-too-large",
+    "endless-stream": "too-many-events",
+    "huge-json": "body-too-large",
+    "gzip-bomb": "body-too-large",
+    "keepalive": "total-timeout",
+    "drip": "total-timeout",
+    "silent": "read-timeout",
+}
 UNREACHABLE = ("garbage", "close-immediately")
 
 
@@ -62,16 +83,21 @@ def _config(base_url: str, **overrides: object) -> RunConfig:
     return RunConfig(**values)  # type: ignore[arg-type]
 
 
-def _run(config: RunConfig) -> tuple[RunReport, float, int]:
+def _run(config: RunConfig) -> tuple[RunReport, int]:
     tracemalloc.start()
-    started = time.monotonic()
     try:
         report = execute(config)
     finally:
-        took = time.monotonic() - started
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    return report, took, peak
+    return report, peak
+
+
+def _assert_stalled(report: RunReport, ended_by: str) -> None:
+    """The run stopped sending after one wave of exchanges ended by `ended_by`, and says so."""
+    assert report.requests <= STALLED_REQUESTS, f"{report.requests} requests sent"
+    stalled = [r for r in report.results if r.verdict is Verdict.ERROR and "target stalled" in r.note]
+    assert stalled and all(ended_by in r.note for r in stalled), stalled[:1]
 
 
 def _assert_every_result_explained(report: RunReport) -> None:
@@ -106,8 +132,9 @@ def reference_scenarios() -> set[str]:
 @pytest.mark.parametrize("kind", sorted(EXPECT_FAIL))
 def test_whole_suite_against_hostile_target(kind: str, tmp_path: Path, reference_scenarios: set[str]) -> None:
     with start_hostile(kind) as srv:
-        report, took, peak = _run(_config(srv.base_url))
-    assert took < BOUND_S, f"{kind}: the run took {took:.1f} s"
+        report, peak = _run(_config(srv.base_url, limits=DEADLINES.get(kind, LIMITS)))
+    if kind in STALLS:
+        _assert_stalled(report, STALLS[kind])
     assert peak < PEAK_BYTES, f"{kind}: peak traced memory {peak / CAP:.0f} MiB"
     assert not report.interrupted
     _assert_every_result_explained(report)
@@ -122,23 +149,20 @@ def test_whole_suite_against_hostile_target(kind: str, tmp_path: Path, reference
 
 @pytest.mark.parametrize("kind", UNREACHABLE)
 def test_unreachable_at_preflight(kind: str) -> None:
-    with start_hostile(kind) as srv:
-        started = time.monotonic()
-        with pytest.raises(TargetUnreachable) as info:
-            execute(_config(srv.base_url))
-    assert time.monotonic() - started < LIMITS.total_timeout + 1
+    with start_hostile(kind) as srv, pytest.raises(TargetUnreachable) as info:
+        execute(_config(srv.base_url))
+    assert srv.connections == 1  # no second try: what came back was not HTTP, and no timeout was waited for
+    assert "timeout" not in str(info.value)
     assert "\n" not in str(info.value) and KEY not in str(info.value)
 
 
 def test_fuzz_is_bounded_by_the_stall_breaker() -> None:
-    """With generated traffic on, a target that never answers still costs a few timeouts: once
-    a wave of exchanges has timed out, nothing more is sent and the rest is ERROR."""
+    """With generated traffic on, a target that never answers still costs one wave of timeouts:
+    once a wave of exchanges has timed out, nothing more is sent and the rest is ERROR."""
     with start_hostile("silent") as srv:
-        report, took, _ = _run(_config(srv.base_url, fuzz_examples=20))
-    assert took < BOUND_S
-    errors = [r for r in report.results if r.verdict is Verdict.ERROR]
-    assert errors and all("target stalled" in r.note for r in errors if "stalled" in r.note)
-    assert any("target stalled" in r.note for r in errors)
+        report, _ = _run(_config(srv.base_url, fuzz_examples=20, limits=DEADLINES["silent"]))
+    _assert_stalled(report, "read-timeout")
+    assert srv.connections == report.requests
     assert any(r.clause == "HTTP-01" and r.verdict is Verdict.FAIL for r in report.results)
 
 
@@ -146,7 +170,7 @@ def test_redirect_is_not_followed_to_the_other_host() -> None:
     with start_hostile("html") as other:
         location = f"http://localhost:{other.port}/v1/chat/completions"
         with start_hostile("redirect", location=location) as srv:
-            report, _, _ = _run(_config(srv.base_url))
+            report, _ = _run(_config(srv.base_url))
         assert other.connections == 0
     observed = [r.observed for r in report.results if r.clause == "HTTP-01" and r.verdict is Verdict.FAIL]
     assert any("redirect to host localhost (not followed)" in o for o in observed)
@@ -155,7 +179,7 @@ def test_redirect_is_not_followed_to_the_other_host() -> None:
 def _cli(base_url: str, reports: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, HOSTILE_KEY=KEY)
     cmd = [sys.executable, "-m", "conformance.cli", "run", "--base-url", base_url, "--model", "m",
-           "--api-key-env", "HOSTILE_KEY", "--timeout", "2", "--read-timeout", "1", "--concurrency", str(CONCURRENCY),
+           "--api-key-env", "HOSTILE_KEY", "--concurrency", str(CONCURRENCY),
            "--reports-dir", str(reports), "--quiet"]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 
@@ -177,19 +201,7 @@ def test_cli_exit_codes(kind: str, code: int, tmp_path: Path) -> None:
 def test_a_target_that_stays_rate_limited_gets_errors_not_failures() -> None:
     """429 is not non-conformance: once the bounded retries are spent, what could not be judged is an ERROR."""
     with start_hostile("rate-limited") as server:
-        report, took, _ = _run(_config(server.base_url, scenarios=("chat_basic", "stream_basic", "temperature_too_high", "sdk_chat")))
+        report, _ = _run(_config(server.base_url, scenarios=("chat_basic", "stream_basic", "temperature_too_high", "sdk_chat")))
     verdicts = {r.verdict for r in report.results}
-    assert Verdict.FAIL not in verdicts and Verdict.ERROR in verdicts and took < BOUND_S
+    assert Verdict.FAIL not in verdicts and Verdict.ERROR in verdicts
     assert all("rate limited: HTTP 429 after 3 attempt(s)" in r.note for r in report.results if r.verdict is Verdict.ERROR)
-
-
-@pytest.mark.parametrize(("kind", "cap"), [("endless-stream", "too-many-events"), ("huge-json", "body-too-large")])
-def test_exchanges_ended_by_a_cap_trip_the_stall_breaker(kind: str, cap: str) -> None:
-    """An endless stream is ended by the event cap, a huge body by the body cap, never by a
-    timeout: those exchanges count towards 'target stalled' too, so the run stops sending after
-    about one wave instead of reading every scenario's worth of stream."""
-    with start_hostile(kind) as srv:
-        report, _, _ = _run(_config(srv.base_url))
-    assert report.requests <= 1 + stall_limit(CONCURRENCY) + CONCURRENCY  # preflight, the streak, those in flight
-    stalled = [r for r in report.results if r.verdict is Verdict.ERROR and "target stalled" in r.note]
-    assert stalled and all(cap in r.note for r in stalled), stalled[:1]

@@ -1,5 +1,6 @@
-"""RawClient against hostile servers: every exchange returns within its limits, with the
-right TransportError kind, bounded memory, and what arrived so far still recorded."""
+"""RawClient against hostile servers: every exchange ends the one way its server and limits leave
+(the server, a cap, or a single possible deadline, so the result is the same on a loaded machine),
+with the right TransportError kind, bounded memory, and what arrived so far still recorded."""
 
 from __future__ import annotations
 
@@ -15,9 +16,14 @@ from conformance.wire.client import Exchange, Limits, RawClient
 from tests.hostile.servers import KINDS, start_hostile
 
 CAP = 1024 * 1024
+# Deadlines far beyond any answer, however loaded the machine: only the server or a cap ends an exchange.
 LIMITS = Limits(
-    connect_timeout=1.0, read_timeout=1.0, total_timeout=2.0, max_body_bytes=CAP, max_stream_events=500, done_grace=0.5
+    connect_timeout=30.0, read_timeout=30.0, total_timeout=60.0, max_body_bytes=CAP, max_stream_events=500, done_grace=0.5
 )
+# Servers that only a deadline stops: the total one while bytes keep coming (a read timeout as long
+# as the total can never fire first), the read one when no byte ever comes.
+TOTAL_ONLY = Limits(read_timeout=2.0, total_timeout=2.0, max_body_bytes=CAP, max_stream_events=500)
+READ_ONLY = Limits(read_timeout=1.0, total_timeout=60.0, max_body_bytes=CAP)
 KEY = "sk-hostile-SECRET-42424242"
 
 
@@ -44,7 +50,6 @@ def _capped(ex: Exchange) -> None:
 class Expect:
     kind: str | None  # expected TransportError kind, None for no error
     status: int | None
-    max_seconds: float
     check: Callable[[Exchange], None] = lambda ex: None
     limits: Limits = LIMITS
     stream: bool = False
@@ -72,7 +77,6 @@ def _bad_utf8_sse(ex: Exchange) -> None:
 def _open_after_done(ex: Exchange) -> None:
     assert ex.open_after_done and not ex.truncated and ex.after_done_bytes == 0
     assert ex.events is not None and ex.events[-1].data == "[DONE]"
-    assert ex.elapsed - ex.events[-1].at == pytest.approx(LIMITS.done_grace, abs=0.3)
 
 
 def _events_after_done(ex: Exchange) -> None:
@@ -86,28 +90,28 @@ def _escapes_redacted(ex: Exchange) -> None:
 
 
 EXPECT: dict[str, Expect] = {
-    "garbage": Expect("protocol", None, 1.0),
-    "html": Expect(None, 200, 1.0, _html),
-    "endless-body": Expect("body-too-large", 200, 2.5, _capped),
-    "endless-stream": Expect("too-many-events", 200, 2.5, _stream_capped, stream=True),
-    "keepalive": Expect("total-timeout", 200, 2.5, _comments_only, stream=True),
-    "huge-json": Expect("body-too-large", 200, 2.5, _capped),
-    "drip": Expect("total-timeout", 200, 2.5, lambda ex: None, Limits(read_timeout=1.5, total_timeout=2.0)),
-    "reset": Expect("reset", 200, 1.5, _reset, stream=True),
-    "invalid-utf8-json": Expect(None, 200, 1.0, _not_json),
-    "invalid-utf8-sse": Expect(None, 200, 1.0, _bad_utf8_sse, stream=True),
-    "deep-json": Expect(None, 200, 1.0, _not_json),
-    "redirect": Expect("redirect", 302, 1.0, lambda ex: None),
-    "short-body": Expect("protocol", 200, 1.0, lambda ex: None),
-    "silent": Expect("read-timeout", None, 1.5),
-    "close-after-headers": Expect("protocol", 200, 1.0),
-    "close-immediately": Expect("reset", None, 1.0),
-    "done-then-open": Expect(None, 200, 1.5, _open_after_done, stream=True),
-    "events-after-done": Expect(None, 200, 1.0, _events_after_done, stream=True),
-    "gzip-bomb": Expect("body-too-large", 200, 2.5, _capped),
-    "echo-key": Expect(None, 200, 1.0),
-    "echo-key-encoded": Expect(None, 200, 1.0, _escapes_redacted),
-    "rate-limited": Expect(None, 429, 1.5, _retried),  # the echoed key must not survive: asserted for every kind below
+    "garbage": Expect("protocol", None),
+    "html": Expect(None, 200, _html),
+    "endless-body": Expect("body-too-large", 200, _capped),
+    "endless-stream": Expect("too-many-events", 200, _stream_capped, stream=True),
+    "keepalive": Expect("total-timeout", 200, _comments_only, TOTAL_ONLY, stream=True),
+    "huge-json": Expect("body-too-large", 200, _capped),
+    "drip": Expect("total-timeout", 200, lambda ex: None, TOTAL_ONLY),
+    "reset": Expect("reset", 200, _reset, stream=True),
+    "invalid-utf8-json": Expect(None, 200, _not_json),
+    "invalid-utf8-sse": Expect(None, 200, _bad_utf8_sse, stream=True),
+    "deep-json": Expect(None, 200, _not_json),
+    "redirect": Expect("redirect", 302, lambda ex: None),
+    "short-body": Expect("protocol", 200, lambda ex: None),
+    "silent": Expect("read-timeout", None, limits=READ_ONLY),
+    "close-after-headers": Expect("protocol", 200),
+    "close-immediately": Expect("reset", None),
+    "done-then-open": Expect(None, 200, _open_after_done, stream=True),
+    "events-after-done": Expect(None, 200, _events_after_done, stream=True),
+    "gzip-bomb": Expect("body-too-large", 200, _capped),
+    "echo-key": Expect(None, 200),
+    "echo-key-encoded": Expect(None, 200, _escapes_redacted),
+    "rate-limited": Expect(None, 429, _retried),  # the echoed key must not survive: asserted for every kind below
 }
 
 
@@ -128,13 +132,10 @@ def test_hostile_server(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket, "create_connection", spy)
     with start_hostile(kind) as srv, RawClient(srv.base_url, api_key=KEY, limits=expect.limits) as client:
         tracemalloc.start()
-        t = time.monotonic()
         ex = client.post_json("chat/completions", {"model": "m", "stream": expect.stream})
-        took = time.monotonic() - t
         _, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    assert took < expect.max_seconds, ex.transcript()
-    assert (ex.error.kind if ex.error else None) == expect.kind, ex.error
+    assert (ex.error.kind if ex.error else None) == expect.kind, ex.transcript()
     assert ex.status == expect.status
     if ex.error is not None:
         assert "\n" not in ex.error.message and ex.error.message
@@ -157,16 +158,20 @@ def test_redirect_target_never_contacted(monkeypatch: pytest.MonkeyPatch) -> Non
     assert contacted == [("127.0.0.1", srv.port)]
 
 
-def test_stop_ends_endless_connections_promptly() -> None:
+def test_stop_ends_endless_connections() -> None:
+    """stop() closes a connection whose handler would otherwise wait forever, and joins its thread."""
     srv = start_hostile("silent")
     with socket.create_connection((srv.host, srv.port)) as s:
         s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        time.sleep(0.05)
-        t = time.monotonic()
+        deadline = time.monotonic() + 60  # liveness bounds, not timing assertions
+        while srv.connections == 0 and time.monotonic() < deadline:  # accepted: one still queued would be reset
+            time.sleep(0.01)
         srv.stop()
-        assert time.monotonic() - t < 1.0
-        s.settimeout(1.0)
+        s.settimeout(60.0)
         assert s.recv(10) == b""
+    for thread in srv._threads:
+        thread.join(60.0)
+    assert not any(t.is_alive() for t in srv._threads)
     host, port, stop = start_hostile("html")
     assert host == "127.0.0.1" and isinstance(port, int)
     stop()  # type: ignore[operator]

@@ -32,7 +32,8 @@ from tests.hostile.servers import start_hostile
 KEY = "sk-PLANTED-9f8e7d6c5b4a"
 TOKEN = "tok-PLANTED-1a2b3c4d5e"  # the value of a header marked secret with --secret-header
 PLANTED = (KEY, TOKEN)
-LIMITS = Limits(connect_timeout=1.0, read_timeout=1.0, total_timeout=2.0, max_body_bytes=256 * 1024, done_grace=0.3)
+# The echo servers answer at once: the default deadlines, which no answer comes near even on a loaded machine.
+LIMITS = Limits(max_body_bytes=256 * 1024, done_grace=0.3)
 
 
 def _leaks(text: str) -> list[str]:
@@ -46,7 +47,7 @@ def test_cli_never_prints_or_writes_the_key(tmp_path: Path) -> None:
         done = subprocess.run(
             [sys.executable, "-m", "conformance.cli", "run", "--base-url", srv.base_url, "--model", "echo",
              "--api-key-env", "PLANTED_KEY", "--header", f"X-Tenant-Token: {TOKEN}", "--secret-header", "X-Tenant-Token",
-             "--timeout", "2", "--read-timeout", "1", "--concurrency", "16", "--reports-dir", str(reports)],
+             "--concurrency", "16", "--reports-dir", str(reports)],
             capture_output=True, text=True, env=env, timeout=180,
         )
     assert done.returncode == 1, done.stderr[-2000:]
@@ -124,7 +125,7 @@ def _run_cli(base_url: str, reports: Path, *extra: str) -> subprocess.CompletedP
     scenarios = [a for s in ("chat_basic", "stream_basic", "sdk_chat", "sdk_stream") for a in ("--scenario", s)]
     return subprocess.run(
         [sys.executable, "-m", "conformance.cli", "run", "--base-url", base_url, "--model", "echo",
-         "--api-key-env", "ECHO_KEY_VAR", "--timeout", "5", "--read-timeout", "3", "--reports-dir", str(reports),
+         "--api-key-env", "ECHO_KEY_VAR", "--reports-dir", str(reports),
          *scenarios, *extra],
         capture_output=True, text=True, env=env, timeout=300,
     )

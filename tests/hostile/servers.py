@@ -26,7 +26,9 @@ from urllib.parse import quote
 
 __all__ = ["KINDS", "HostileServer", "start_hostile"]
 
-_SEND_TIMEOUT = 2.0  # a client that stops reading must not pin a handler thread forever
+# A client that stops reading without closing must not pin a handler thread forever (stop() ends it
+# at once); long enough that a client slowed down by load is never taken for one.
+_SEND_TIMEOUT = 60.0
 
 
 class _Stopped(Exception):
