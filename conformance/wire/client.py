@@ -199,10 +199,18 @@ class RawClient:
             lambda: self._attempt(build(), recorded, chosen),
             max_429_retries=self.max_429_retries,
             max_retry_wait=self.max_retry_wait,
-            before_attempt=None if self.budget is None else self.budget.charge_request,
+            before_attempt=self._before_attempt,
         )
         self._stall_breaker.count(exchange)
         return exchange
+
+    def _before_attempt(self) -> None:
+        """Every attempt, resends included: none once the client is closed (the run was stopped: a
+        resend would never be sent, so it must not be counted), and each is charged to the budget."""
+        if self._closed:
+            raise TargetStalled("not sent: the run was stopped")
+        if self.budget is not None:
+            self.budget.charge_request()
 
     def _attempt(self, request: httpx.Request, recorded: RecordedRequest, limits: Limits) -> Exchange:
         """Send ``request`` once and read its answer within ``limits``; ``dead_connection`` is set
