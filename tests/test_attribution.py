@@ -77,3 +77,24 @@ def test_skip_reason_never_points_at_a_clause_that_did_not_run() -> None:
         "no tool call; for TOOL-01 to judge, which did not run here",
         "bad; judged by TOOL-01 / HTTP-01",
     ]
+
+
+def test_a_connection_closed_after_sitting_idle_is_the_servers_keep_alive_timeout() -> None:
+    """HTTP-04 blames a dead kept-alive connection only when it was reused within a second of its
+    last bytes; one idle for longer was closed by the server's keep-alive timeout, which is legal."""
+    import pytest
+
+    from conformance.checks.transport import KEEPALIVE_GRACE_S, kept_alive_connection_usable
+    from conformance.engine import NotApplicable
+    from conformance.evidence import Evidence
+    from conformance.wire.client import Exchange, RecordedRequest
+
+    def evidence(idle: float) -> Evidence:
+        request = RecordedRequest("POST", "http://127.0.0.1:1/v1/chat/completions", [], b"{}", {})
+        exchange = Exchange(request, 200, [("content-type", "application/json")], b"{}",
+                            dead_connection="POST /v1/chat/completions -> HTTP 200", dead_connection_idle=idle)
+        return Evidence(None, {}, exchange)  # type: ignore[arg-type]  # the rule reads only the exchange
+
+    assert kept_alive_connection_usable(evidence(0.01)).verdict is Verdict.FAIL
+    with pytest.raises(NotApplicable):
+        kept_alive_connection_usable(evidence(KEEPALIVE_GRACE_S + 4))

@@ -237,6 +237,7 @@ class RawClient:
         connection = transport.request_connection()
         if connection is not None and read.status is None and read.error is not None and read.error.kind == "reset":
             exchange.dead_connection = connection.last_exchange
+            exchange.dead_connection_idle = connection.idle_before(t0)
         return exchange
 
     def _send_and_read(self, request: httpx.Request, read: ResponseRead, recorded: RecordedRequest) -> None:

@@ -124,6 +124,7 @@ class Exchange:
     # Set when the pooled connection this request first went out on had been closed by the server
     # without notice after the exchange described here; the request was resent on a new connection.
     dead_connection: str | None = None
+    dead_connection_idle: float | None = None  # how long that connection had been idle when this request met it
     stopped_reading: bool = False  # the suite stopped reading on purpose (Limits.stop_after_events)
     closed_after_response: bool | None = None  # the server closed the connection (Limits.watch_close); None: not looked
 

@@ -30,6 +30,7 @@ def send_with_retries(
     attempts = 0
     waited = 0.0
     dead_connection: str | None = None
+    dead_idle: float | None = None
     dead_resends = 0
     while True:
         if before_attempt is not None:
@@ -39,7 +40,8 @@ def send_with_retries(
         if exchange.dead_connection is not None and dead_resends < _MAX_DEAD_RESENDS:
             # The pool may hold several such connections: resend, and say which exchange left one
             # broken instead of blaming this request.
-            dead_connection = dead_connection or exchange.dead_connection
+            if dead_connection is None:
+                dead_connection, dead_idle = exchange.dead_connection, exchange.dead_connection_idle
             dead_resends += 1
             continue
         if exchange.status != 429 or attempts > max_429_retries:
@@ -50,6 +52,7 @@ def send_with_retries(
     exchange.attempts = attempts
     exchange.retry_wait = waited
     exchange.dead_connection = dead_connection
+    exchange.dead_connection_idle = dead_idle
     return exchange
 
 

@@ -97,9 +97,16 @@ class DeadlineStream(httpcore.NetworkStream):
     def __init__(self, inner: httpcore.NetworkStream) -> None:
         self._inner = inner
         self.last_exchange: str | None = None  # the last exchange completed on this connection
+        self.last_used = time.monotonic()  # when bytes last went either way: the connection is idle since
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
+        data = self._inner.read(max_bytes, _clamp(timeout, httpcore.ReadTimeout))
+        self.last_used = time.monotonic()
+        return data
+
+    def idle_before(self, moment: float) -> float:
+        """Seconds the connection had been idle at ``moment`` (when a request started on it)."""
+        return max(0.0, moment - self.last_used)
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         _this_thread.connection = self
