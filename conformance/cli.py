@@ -29,6 +29,7 @@ COMMANDS = {
     "certify": "certify",
     "verify": "verify",
     "proxy": "proxy",
+    "diff": "diff",
 }
 # Subcommands that execute a run: interrupts stay held until the run's guard delivers them.
 RUNS = frozenset({"run", "certify"})
