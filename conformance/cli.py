@@ -30,6 +30,7 @@ COMMANDS = {
     "verify": "verify",
     "proxy": "proxy",
     "diff": "diff",
+    "merge": "merge",
 }
 # Subcommands that execute a run: interrupts stay held until the run's guard delivers them.
 RUNS = frozenset({"run", "certify"})

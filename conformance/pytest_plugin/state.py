@@ -316,6 +316,8 @@ class RunState:
                              *url_secrets(provenance["target_url"])])
         provenance["command"] = redactor.text(shlex.join(self.command))
         provenance["front_end"] = "pytest"
+        if self.options.shard is not None:  # `conformance merge` checks that every shard of the run is there
+            provenance["shard"] = f"{self.options.shard[0] + 1}/{self.options.shard[1]}"
         run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-" + uuid.uuid4().hex[:6]
         target = Target(provenance["target_url"], provenance["model"], embedded=self.embedded)
         return RunReport(
