@@ -31,6 +31,7 @@ COMMANDS = {
     "proxy": "proxy",
     "diff": "diff",
     "merge": "merge",
+    "replay": "replay",
 }
 # Subcommands that execute a run: interrupts stay held until the run's guard delivers them.
 RUNS = frozenset({"run", "certify"})

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, capabilities, interrupts, schema
+from .cassette import Recorder
 from .engine import Budget, CheckSpec, Result, Runner, ScenarioSpec, Verdict
 from .engine.runner import RunOutcome
 from .preflight import SetupError, TargetUnreachable, preflight
@@ -83,6 +84,7 @@ class RunReport:
     tokens: int
     provenance: dict[str, Any]
     redactor: Redactor
+    recordings: dict[str, Any] = field(default_factory=dict)  # scenario -> its evidence, for `conformance replay`
 
 
 def select(profile: Profile, config: RunConfig) -> tuple[list[CheckSpec], list[ScenarioSpec]]:
@@ -150,6 +152,7 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     budget = Budget(config.max_requests, config.max_tokens_total)
     facts: dict[str, Any] = {}
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
+    recorder = Recorder()
     try:
         checks, scenarios = select_checked(profile, config)  # imports the whole suite: ~0.5 s, interrupts still held
         manifest = _manifest(config, profile)
@@ -170,14 +173,14 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
                               capabilities=manifest)
                 main = [s for s in scenarios if "after" not in s.marks]
                 runner = Runner(checks, main, ctx, concurrency=config.concurrency, redact=client.redactor.text,
-                                on_result=on_result, replay_if=_transport_broke)
+                                on_result=on_result, replay_if=_transport_broke, on_evidence=recorder.record)
                 on_start(len(checks), len(scenarios), sum(1 for c in checks for s in scenarios if c.applies_to(s)))
                 outcome = runner.run()
                 after = [s for s in scenarios if "after" in s.marks]
                 if after and not outcome.interrupted:
                     facts.update(concurrency=config.concurrency, replays=outcome.replays)
                     closing = Runner(checks, after, ctx, concurrency=1, redact=client.redactor.text,
-                                     on_result=on_result).run()
+                                     on_result=on_result, on_evidence=recorder.record).run()
                     outcome.results += closing.results
                     outcome.interrupted = closing.interrupted
     except KeyboardInterrupt:
@@ -187,7 +190,7 @@ def execute(config: RunConfig, *, on_result: Callable[[Result], None] = lambda r
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(outcome.started_at)) + "-" + uuid.uuid4().hex[:6]
     provenance = _provenance(config, target, profile, facts, redactor, manifest)
     return RunReport(run_id, profile, target, outcome.results, outcome.started_at, outcome.finished_at,
-                     outcome.interrupted, budget.requests, budget.tokens, provenance, redactor)
+                     outcome.interrupted, budget.requests, budget.tokens, provenance, redactor, recorder.recordings)
 
 
 # Failures that a request in flight beside another can cause: no complete response, a stream cut

@@ -62,6 +62,11 @@ def test_plugin_shards_merge_into_the_whole_run(plugin_shards: tuple[list[Path],
     assert set(table) == {i for s in shards for i in _report(s)["artifacts"]}
     assert all(a["curl"] for r in merged["results"] for a in r["artifacts"])
     assert (tmp_path / "latest" / "report.html").is_file() and (tmp_path / "latest" / "junit.xml").is_file()
+    # the shards' recordings are merged too: the merged run replays offline to the same verdicts
+    assert set(merged["recordings"]) == {r["scenario"] for r in merged["results"]}
+    assert cli.main(["replay", str(tmp_path / "latest"), "--reports-dir", str(tmp_path / "replay")]) == 0
+    replayed = render.load(tmp_path / "replay" / "latest")
+    assert {r["key"]: r["verdict"] for r in replayed["results"]} == {r["key"]: r["verdict"] for r in merged["results"]}
 
 
 def test_a_missing_shard_is_named(plugin_shards: tuple[list[Path], Path], tmp_path: Path,

@@ -324,14 +324,15 @@ class RunState:
             run_id, self.profile, target, list(self.results.values()), started,
             max(r["finished_at"] for r in self.runs), interrupted or any(r["interrupted"] for r in self.runs),
             self.setup_requests + sum(r["requests"] for r in self.runs), sum(r["tokens"] for r in self.runs),
-            provenance, redactor,
+            provenance, redactor, {name: rec for run in self.runs for name, rec in run.get("recordings", {}).items()},
         )
 
 
 def _run_meta(report: RunReport, embedded: bool) -> dict[str, Any]:
     provenance = dict(report.provenance, embedded_server=embedded)
     return {"started_at": report.started_at, "finished_at": report.finished_at, "interrupted": report.interrupted,
-            "requests": report.requests, "tokens": report.tokens, "provenance": provenance}
+            "requests": report.requests, "tokens": report.tokens, "provenance": provenance,
+            "recordings": report.recordings}
 
 
 def _result_from_dict(data: dict[str, Any]) -> Result:
