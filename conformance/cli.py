@@ -32,6 +32,7 @@ COMMANDS = {
     "diff": "diff",
     "merge": "merge",
     "replay": "replay",
+    "matrix": "matrix",
 }
 # Subcommands that execute a run: interrupts stay held until the run's guard delivers them.
 RUNS = frozenset({"run", "certify"})

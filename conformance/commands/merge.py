@@ -1,10 +1,13 @@
 """`conformance merge DIR...`: one report from the shard runs of one target (CI jobs or hosts that
 each ran part of the scenarios), with each shard's provenance; overlapping or missing shards and
-runs of different targets are refused.
+runs of different targets are refused.  With --matrix, runs of many targets (one CI job per target
+or model): the runs of each target, model and profile are merged as above, and one compatibility
+table shows them side by side, as `conformance matrix` writes it.
 
 Writes reports/<run-id>/ like `conformance run` (report.json, then the formats rendered from it)
-and points reports/latest at it.  Exit codes: 0 the merged run passes the gate, 1 it does not (or
-a shard was interrupted), 2 the inputs cannot be merged or read.
+and points reports/latest at it; with --matrix, reports/matrix-<id>/ and reports/latest-matrix.
+Exit codes: 0 the merged run(s) pass the gate, 1 they do not (or a shard was interrupted), 2 the
+inputs cannot be merged or read.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+import time
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILURES, EXIT_CANNOT_RUN = 0, 1, 2
@@ -27,6 +31,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--fail-on", choices=("fail", "warn", "never"), default="fail",
                    help="what makes the exit code 1 (default: FAIL or ERROR)")
     p.add_argument("--baseline", type=Path, metavar="FILE", help="gate the merged run with a baseline, as `run --baseline` does")
+    p.add_argument("--matrix", action="store_true",
+                   help="the runs are of several targets/models/profiles: merge each one's shards and write one compatibility table")
     return p
 
 
@@ -36,6 +42,8 @@ def main(args: argparse.Namespace) -> int:
 
     chosen = args.format or ["all"]
     formats = render.DERIVED if "all" in chosen else tuple(f for f in dict.fromkeys(chosen) if f != "json")
+    if args.matrix:
+        return merge_matrix(args, formats)
     gate: Gate | None = None
 
     def gated(document: dict[str, object]) -> None:
@@ -73,3 +81,37 @@ def main(args: argparse.Namespace) -> int:
         return EXIT_FAILURES if gate.failed else EXIT_OK
     failing = gated_verdicts(args.fail_on)
     return EXIT_FAILURES if any(document["summary"]["verdicts"].get(v) for v in failing) else EXIT_OK
+
+
+def merge_matrix(args: argparse.Namespace, formats: tuple[str, ...]) -> int:
+    """`merge --matrix`: each (target, model, profile) merged into cells/<slug>/, then the table."""
+    from ..matrix_run import CELLS, new_id, write
+    from ..reports import matrix, merge, render, runs
+    from .matrix import exit_code, summary
+
+    if args.baseline is not None:
+        print("error: --baseline gates one run; with --matrix, gate each target's run by itself", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    started = time.time()
+    out_dir = args.reports_dir / new_id()
+    try:
+        groups = merge.by_target(args.runs)
+        columns = []
+        for (target, model, profile), paths in groups:
+            directory = f"{CELLS}/{matrix.slug(target, model, profile)}"
+            document, run_dir = merge.merge(paths, out_dir / directory, shlex.join(["conformance", *sys.argv[1:]]))
+            if formats:
+                render.render_run(run_dir, formats)
+            columns.append(matrix.column(document, target=target, model=model, profile=profile,
+                                         directory=f"{directory}/{run_dir.name}"))
+    except (runs.RunInputError, merge.MergeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    except OSError as exc:
+        print(f"error: cannot write to {args.reports_dir}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_CANNOT_RUN
+    interrupted = any(c["interrupted"] for c in columns)
+    table = write(columns, out_dir, source=" ".join(map(str, args.runs)), started=started, interrupted=interrupted)
+    print(summary(table))
+    print(f"matrix: {out_dir / 'matrix.html'}\n        {out_dir / 'matrix.md'}\n        {out_dir / 'matrix.json'}")
+    return exit_code(table, args.fail_on)

@@ -153,6 +153,28 @@ def _check_complete(shards: list[Shard]) -> None:
                          f"merge every shard of the run (or run the missing ones)")
 
 
+def target_label(shard: Shard) -> str:
+    """A short name for the target of a run: host, port and path of its URL (without /v1), or
+    "embedded" and the defects' path for the embedded server."""
+    parts = urlsplit(shard.provenance["target_url"])
+    path = parts.path.removesuffix("/").removesuffix("/v1")
+    return f"embedded{path}" if shard.provenance.get("embedded_server") else f"{parts.netloc}{path}"
+
+
+def by_target(paths: list[Path]) -> list[tuple[tuple[str, str, str], list[Path]]]:
+    """The runs grouped by (target, model, profile), each group checked as the shards of one run
+    (`check_mergeable`), before anything is written.  RunInputError, MergeError as `merge`."""
+    groups: dict[tuple[str, str, str], list[Shard]] = {}
+    for path in paths:
+        document = runs.read(path)
+        shard = Shard(str(path), document["run"], document["provenance"], document["results"], document.get("recordings"))
+        key = (target_label(shard), shard.provenance["model"], shard.run["profile"])
+        groups.setdefault(key, []).append(shard)
+    for shards in groups.values():
+        check_mergeable(shards)
+    return [(key, [Path(s.source) for s in shards]) for key, shards in groups.items()]
+
+
 def merged_document(shards: list[Shard], command: str) -> dict[str, Any]:
     """The merged report.json document, without its artifacts table (see `write`)."""
     ordered = sorted(shards, key=lambda s: (s.label or (0, 0), s.run["started_at"]))
