@@ -89,14 +89,18 @@ class ArtifactSpool:
 
 
 def read_shards(paths: list[Path], spool: ArtifactSpool) -> list[Shard]:
-    """Each input, read one at a time; its artifacts go to ``spool``.  RunInputError for a bad input."""
-    shards = []
+    """Each input, read one at a time; its artifacts go to ``spool``.  One run reached twice (its
+    directory and a `latest` link to it, as CI artifact globs find them) counts once.
+    RunInputError for a bad input."""
+    shards: dict[str, Shard] = {}
     for path in paths:
         document = runs.read(path)
+        if document["run"]["id"] in shards:
+            continue
         spool.add(document.pop("artifacts"))
-        shards.append(Shard(str(path), document["run"], document["provenance"], document["results"],
-                            document.get("recordings")))
-    return shards
+        shards[document["run"]["id"]] = Shard(str(path), document["run"], document["provenance"], document["results"],
+                                              document.get("recordings"))
+    return list(shards.values())
 
 
 def check_mergeable(shards: list[Shard]) -> None:
@@ -165,8 +169,12 @@ def by_target(paths: list[Path]) -> list[tuple[tuple[str, str, str], list[Path]]
     """The runs grouped by (target, model, profile), each group checked as the shards of one run
     (`check_mergeable`), before anything is written.  RunInputError, MergeError as `merge`."""
     groups: dict[tuple[str, str, str], list[Shard]] = {}
+    seen: set[str] = set()
     for path in paths:
         document = runs.read(path)
+        if document["run"]["id"] in seen:  # one run reached twice counts once, as in `read_shards`
+            continue
+        seen.add(document["run"]["id"])
         shard = Shard(str(path), document["run"], document["provenance"], document["results"], document.get("recordings"))
         key = (target_label(shard), shard.provenance["model"], shard.run["profile"])
         groups.setdefault(key, []).append(shard)
