@@ -10,9 +10,12 @@ large.  Measured, each in its own process (peak RSS from wait4):
 - `conformance merge` with every format: the merge plus rendering HTML, JUnit, Markdown and
   transcripts from the merged report (the renderers load the merged report whole)
 - for scale: a process that only json.loads every input and keeps them (what a merge holding
-  every shard at once would need at least)
+  every shard at once would need at least), and one that only imports the CLI
 
-    .venv/bin/python bench/merge_many.py [--shards 50] [--pad-kb 1024]
+A child's peak RSS on Linux includes its parent's at the moment it starts (fork/exec keep the
+high-water mark), so this script only orchestrates: the shards are written by a child process.
+
+    .venv/bin/python bench/merge_many.py [--shards 50] [--pad-kb 1024] [--no-render]
 """
 
 from __future__ import annotations
@@ -27,10 +30,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from conformance.pytest_plugin.shards import partition
-from conformance.reports import json_report
-from conformance.suite import load_suite
-
 DEFECTS = ("body-object-wrong", "sse-no-done", "error-string")
 
 
@@ -43,6 +42,10 @@ def real_run(root: Path) -> dict[str, Any]:
 
 def write_shards(document: dict[str, Any], root: Path, count: int, pad_kb: int) -> list[Path]:
     """The run cut into `count` shard runs (compact report.json each), each padded with pad_kb KiB of exchanges."""
+    from conformance.pytest_plugin.shards import partition
+    from conformance.reports import json_report
+    from conformance.suite import load_suite
+
     scenarios = sorted({r["scenario"] for r in document["results"]})
     weights = {name: spec.requests for name, spec in load_suite().scenarios.items()}
     shard_of = partition(scenarios, weights, count)
@@ -69,6 +72,8 @@ def write_shards(document: dict[str, Any], root: Path, count: int, pad_kb: int) 
 
 def _padding(k: int, pad_kb: int) -> dict[str, Any]:
     """pad_kb KiB of synthetic exchanges unique to shard k, in 64 KiB transcripts."""
+    from conformance.reports import json_report
+
     out = {}
     for n in range(pad_kb // 64):
         transcript = f"shard {k} exchange {n}\n" + ("x" * 1023 + "\n") * 64
@@ -97,10 +102,16 @@ def main() -> None:
     parser.add_argument("--shards", type=int, default=50)
     parser.add_argument("--pad-kb", type=int, default=1024, help="extra exchanges per shard, KiB (default %(default)s)")
     parser.add_argument("--no-render", action="store_true", help="measure the merge alone (large --pad-kb)")
+    parser.add_argument("--write-shards", type=Path, metavar="DIR", help=argparse.SUPPRESS)  # the child's job
     args = parser.parse_args()
+    if args.write_shards is not None:
+        write_shards(real_run(args.write_shards), args.write_shards, args.shards, args.pad_kb)
+        return
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        paths = write_shards(real_run(root), root, args.shards, args.pad_kb)
+        subprocess.run([sys.executable, __file__, "--write-shards", str(root), "--shards", str(args.shards),
+                        "--pad-kb", str(args.pad_kb)], check=True)
+        paths = sorted((root / "shards").iterdir())
         size = sum((p / "report.json").stat().st_size for p in paths) / 2**20
         print(f"{len(paths)} shards, {size:.1f} MB of report.json in all")
         merge = [sys.executable, "-m", "conformance", "merge", *map(str, paths)]
