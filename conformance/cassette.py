@@ -41,26 +41,33 @@ class NotReplayable(Exception):
     """Why evidence cannot be recorded, or a recording cannot be rebuilt, faithfully."""
 
 
+@dataclasses.dataclass
+class Allowance:
+    """The bytes a run may still spend on bodies longer than an artifact shows."""
+
+    left: int = EXTRA_BYTES_PER_RUN
+
+
 class Recorder:
     """Collects the recording of each scenario as the runner hands its evidence over (any thread)."""
 
-    def __init__(self, extra_bytes: int = EXTRA_BYTES_PER_RUN) -> None:
+    def __init__(self) -> None:
         self.recordings: dict[str, dict[str, Any]] = {}
-        self.extra_bytes = [extra_bytes]  # left for bodies longer than an artifact shows
+        self.allowance = Allowance()
         self._lock = threading.Lock()
 
     def record(self, scenario: str, evidence: Any) -> None:
         """Record ``evidence``; a later recording of the same scenario (a serial replay) replaces it."""
         with self._lock:
-            self.recordings[scenario] = record(evidence, self.extra_bytes)
+            self.recordings[scenario] = record(evidence, self.allowance)
 
 
-def record(evidence: Any, extra_bytes: list[int] | None = None) -> dict[str, Any]:
-    """The recording of one scenario's evidence (never raises: what fails is not replayable).
-    ``extra_bytes`` holds the bytes left for bodies longer than an artifact shows (spent here)."""
+def record(evidence: Any, allowance: Allowance | None = None) -> dict[str, Any]:
+    """The recording of one scenario's evidence (never raises: what fails is not replayable);
+    long bodies are recorded whole from ``allowance`` (a fresh one by default)."""
     if type(evidence) is not Evidence:
         return {"replayable": False, "reason": _kind_of(evidence)}
-    budget = extra_bytes if extra_bytes is not None else [EXTRA_BYTES_PER_RUN]
+    budget = allowance or Allowance()
     try:
         exchanges = [_record_exchange(label, ex, budget)
                      for label, ex in (("primary", evidence.exchange), *evidence.related.items())]
@@ -92,7 +99,7 @@ def rebuild(recording: dict[str, Any], ctx: Context) -> Evidence:
 # --- exchanges -------------------------------------------------------------------------------------
 
 
-def _record_exchange(label: str, ex: Exchange, budget: list[int]) -> dict[str, Any]:
+def _record_exchange(label: str, ex: Exchange, budget: Allowance) -> dict[str, Any]:
     artifact = ExchangeArtifact(label, ex).to_dict()
     request = ex.request
     return {
@@ -112,7 +119,7 @@ def _record_exchange(label: str, ex: Exchange, budget: list[int]) -> dict[str, A
     }
 
 
-def _exact(raw: bytes, shown: str, what: str, budget: list[int]) -> dict[str, str] | None:
+def _exact(raw: bytes, shown: str, what: str, budget: Allowance) -> dict[str, str] | None:
     """None when the artifact's text is the body itself; else the body as text, or in base64 when
     it is not UTF-8.  NotReplayable when it is too long to record, or the run's budget is spent."""
     if shown.encode("utf-8") == raw:
@@ -121,10 +128,10 @@ def _exact(raw: bytes, shown: str, what: str, budget: list[int]) -> dict[str, st
         if len(raw) > BODY_RECORDED:
             raise NotReplayable(f"the {what} ({len(raw)} bytes) is recorded only up to {BODY_KEPT // 1024} KiB "
                                 f"(bodies over {BODY_RECORDED // 1024} KiB are not recorded whole)")
-        if len(raw) > budget[0]:
+        if len(raw) > budget.left:
             raise NotReplayable(f"the {what} ({len(raw)} bytes) is recorded only up to {BODY_KEPT // 1024} KiB "
                                 f"(the run's {EXTRA_BYTES_PER_RUN // 2**20} MiB for longer bodies was spent)")
-        budget[0] -= len(raw)
+        budget.left -= len(raw)
     try:
         return {"text": raw.decode("utf-8")}
     except UnicodeDecodeError:

@@ -144,7 +144,7 @@ def test_what_cannot_be_recorded_whole_says_why() -> None:
     odd = Evidence(None, {}, _exchange(b"{}"), data={"f": object()})  # type: ignore[arg-type]
     recording, rebuilt = _round_trip(odd)
     assert rebuilt is None and recording["reason"] == "data.f holds a object"
-    budget = [40_000]  # the run's allowance for long bodies is spent after one of them
+    budget = cassette.Allowance(40_000)  # the run's allowance for long bodies is spent after one of them
     first = cassette.record(Evidence(None, {}, _exchange(b"y" * 30_000)), budget)  # type: ignore[arg-type]
     second = cassette.record(Evidence(None, {}, _exchange(b"z" * 30_000)), budget)  # type: ignore[arg-type]
     assert first["replayable"] and not second["replayable"] and "was spent" in second["reason"]
