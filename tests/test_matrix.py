@@ -164,7 +164,11 @@ def test_sigterm_stops_the_matrix_and_writes_what_ran(tmp_path: Path) -> None:
         env = dict(os.environ, MATRIX_TEST_KEY=KEY)
         child = subprocess.Popen([sys.executable, "-m", "conformance", "matrix", str(path), "--reports-dir",
                                   str(tmp_path / "r")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(4)
+        for _ in range(600):  # until the matrix is running its cells
+            if list((tmp_path / "r").glob("matrix-*/cells")):
+                break
+            time.sleep(0.1)
+        time.sleep(1)
         child.send_signal(signal.SIGTERM)
         out, _ = child.communicate(timeout=120)
     assert child.returncode == 1 and "INTERRUPTED" in out
