@@ -13,8 +13,10 @@ The file is YAML (or JSON, when its name ends in .json; either is read)::
 Gate (`evaluate`): a result whose verdict the gate counts (`--fail-on fail`: FAIL and ERROR;
 `warn`: also WARN) fails the build unless an unexpired entry names its key.  Entries whose result
 now passes are "fixed" (the entry can be removed); entries whose result is absent, skipped or
-inconclusive are "not run" and kept.  Waivers are never honoured in certification runs: the
-`run` command refuses `--baseline` with the certify profile and `certify` has no such option.
+inconclusive are "not run" and kept.  The comparison is the one `conformance diff` makes
+(`reports.compare.transitions`), with the baseline's entries standing for failures.  Waivers are
+never honoured in certification runs: the `run` command refuses `--baseline` with the certify
+profile and `certify` has no such option.
 """
 
 from __future__ import annotations
@@ -27,11 +29,10 @@ from typing import Any
 
 import yaml
 
-from .reports import atomic
+from .reports import atomic, compare
 
 VERSION = 1
 FAILING = ("FAIL", "ERROR", "WARN")
-PASSING = ("PASS", "INFO")
 _HEADER = "# conformance baseline: known failures waived by `conformance run --baseline FILE`\n"
 
 
@@ -160,22 +161,20 @@ def update(baseline: Baseline, document: dict[str, Any], *, expires: dt.date | N
         if reason is None or expires is None:
             raise BaselineError("adding new failures needs --reason and --expires")
         _check_new_waiver(reason, expires, today)
-    verdict = {r["key"]: r["verdict"] for r in document["results"]}
+    kinds = _against_waivers(baseline, document)
     out, summary = Baseline(), UpdateSummary()
-    for key, waiver in baseline.entries.items():
-        seen = verdict.get(key)
-        if seen in PASSING:
-            summary.removed.append(key)
-        elif seen in FAILING:
-            out.entries[key] = Waiver(key, waiver.clause, waiver.reason, expires or waiver.expires)
-            summary.kept.append(key)
-        else:
-            out.entries[key] = waiver
-            summary.not_run.append(key)
+    summary.removed = kinds["fixed"]
+    for key in kinds["still"]:
+        waiver = baseline.entries[key]
+        out.entries[key] = Waiver(key, waiver.clause, waiver.reason, expires or waiver.expires)
+        summary.kept.append(key)
+    for key in kinds["not_run"]:
+        out.entries[key] = baseline.entries[key]
+        summary.not_run.append(key)
     if add_new:
-        gated = FAILING if include_warn else ("FAIL", "ERROR")
+        gated, new = gated_verdicts("warn" if include_warn else "fail"), set(kinds["new"])
         for r in document["results"]:
-            if r["verdict"] in gated and r["key"] not in out.entries:
+            if r["key"] in new and r["verdict"] in gated:
                 out.entries[r["key"]] = Waiver(r["key"], r["clause"], str(reason).strip(), expires)  # type: ignore[arg-type]
                 summary.added.append(r["key"])
     return out, summary
@@ -214,21 +213,24 @@ def evaluate(document: dict[str, Any], baseline: Baseline, *, file: str, fail_on
     """Gate a report.json document with a baseline (see the module docstring for the rules)."""
     today = today or today_utc()
     gate = Gate(file, gated_verdicts(fail_on))
-    verdict = {r["key"]: r["verdict"] for r in document["results"]}
-    for r in sorted(document["results"], key=lambda r: r["key"]):
-        if r["verdict"] in gate.gated_verdicts and r["key"] not in baseline.entries:
-            gate.new.append(r["key"])
-    for key in sorted(baseline.entries):
-        seen = verdict.get(key)
-        if seen in PASSING:
-            gate.fixed.append(key)
-        elif seen in gate.gated_verdicts and baseline.entries[key].expired(today):
+    kinds = _against_waivers(baseline, document)
+    verdict = compare.verdicts(document)
+    gate.new = [key for key in kinds["new"] if verdict[key] in gate.gated_verdicts]
+    for key in kinds["still"]:
+        if verdict[key] in gate.gated_verdicts and baseline.entries[key].expired(today):
             gate.expired.append(key)
-        elif seen in FAILING:
-            gate.waived.append(key)
         else:
-            gate.not_run.append(key)
+            gate.waived.append(key)
+    gate.fixed, gate.not_run = kinds["fixed"], kinds["not_run"]
     return gate
+
+
+def _against_waivers(baseline: Baseline, document: dict[str, Any]) -> dict[str, list[str]]:
+    """The run compared with the failures its baseline waives (`compare.transitions`, every finding
+    counting as a failure): waived keys are "still" failing, "fixed" or "not_run"; unwaived
+    findings are "new"."""
+    waived = dict.fromkeys(baseline.entries, "FAIL")  # each entry stands for a failure
+    return compare.transitions(waived, compare.verdicts(document), FAILING)
 
 
 def describe(gate: Gate) -> str:

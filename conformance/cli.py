@@ -29,6 +29,10 @@ COMMANDS = {
     "certify": "certify",
     "verify": "verify",
     "proxy": "proxy",
+    "diff": "diff",
+    "merge": "merge",
+    "replay": "replay",
+    "matrix": "matrix",
 }
 # Subcommands that execute a run: interrupts stay held until the run's guard delivers them.
 RUNS = frozenset({"run", "certify"})

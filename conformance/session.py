@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, capabilities, interrupts, schema, selection
+from .cassette import Recorder
 from .engine import Budget, CheckSpec, Handler, PhaseChanged, Result, ResultReady, Runner, RunStarted, ScenarioSpec, Verdict
 from .engine.events import ignore
 from .engine.runner import RunOutcome
@@ -83,6 +84,7 @@ class RunReport:
     tokens: int
     provenance: dict[str, Any]
     redactor: Redactor
+    recordings: dict[str, Any] = field(default_factory=dict)  # scenario -> its evidence, for `conformance replay`
 
 
 def select(profile: Profile, config: RunConfig,
@@ -143,6 +145,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     facts: dict[str, Any] = {}
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
     owned = interrupts.holding()  # the command's: held again once the guard ends, so its report gets written
+    recorder = Recorder()
     try:
         manifest = _manifest(config, profile)
         checks, scenarios = select_checked(profile, config, manifest)  # imports the whole suite: ~0.5 s, interrupts still held
@@ -165,7 +168,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
                 main = [s for s in scenarios if "after" not in s.marks]
                 on_result = _publisher(emit)
                 runner = Runner(checks, main, ctx, concurrency=config.concurrency, redact=client.redactor.text,
-                                on_result=on_result, replay_if=_transport_broke)
+                                on_result=on_result, replay_if=_transport_broke, on_evidence=recorder.record)
                 emit(RunStarted(len(checks), len(scenarios), sum(1 for c in checks for s in scenarios if c.applies_to(s))))
                 emit(PhaseChanged("scenarios"))
                 outcome = runner.run()
@@ -174,7 +177,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
                     facts.update(concurrency=config.concurrency, replays=outcome.replays)
                     emit(PhaseChanged("closing"))
                     closing = Runner(checks, after, ctx, concurrency=1, redact=client.redactor.text,
-                                     on_result=on_result).run()
+                                     on_result=on_result, on_evidence=recorder.record).run()
                     outcome.results += closing.results
                     outcome.interrupted = closing.interrupted
     except KeyboardInterrupt:
@@ -187,7 +190,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(outcome.started_at)) + "-" + uuid.uuid4().hex[:6]
     provenance = _provenance(config, target, profile, facts, redactor, manifest)
     return RunReport(run_id, profile, target, outcome.results, outcome.started_at, outcome.finished_at,
-                     outcome.interrupted, budget.requests, budget.tokens, provenance, redactor)
+                     outcome.interrupted, budget.requests, budget.tokens, provenance, redactor, recorder.recordings)
 
 
 def _publisher(emit: Handler) -> Callable[[Result], None]:

@@ -93,6 +93,7 @@ class Runner:
         redact: Redact = lambda s: s,
         on_result: Callable[[Result], None] = lambda r: None,
         replay_if: Callable[[list[Result]], bool] | None = None,
+        on_evidence: Callable[[str, Any], None] = lambda scenario, evidence: None,
     ) -> None:
         self.checks = list(checks)
         self.scenarios = list(scenarios)
@@ -101,6 +102,7 @@ class Runner:
         self.redact = redact
         self.on_result = on_result
         self.replay_if = replay_if
+        self.on_evidence = on_evidence  # each scenario's evidence, e.g. to record it for an offline replay
         self._evidence: dict[str, Any] = {}  # of scenarios that tripped replay_if
         self._cancelled = threading.Event()
 
@@ -175,6 +177,7 @@ class Runner:
             note = f"scenario {scenario.name} crashed: {self.redact(_one_line(exc))}"
             return [self._bare(c, scenario, Verdict.ERROR, note, trace=self.redact(traceback.format_exc())) for c in checks]
         scenario_time = time.perf_counter() - started
+        self.on_evidence(scenario.name, evidence)
         if isinstance(evidence, Judged):
             judged = self._prejudged(checks, scenario, evidence, scenario_time)
         else:

@@ -319,20 +319,23 @@ class RunState:
                              *url_secrets(provenance["target_url"])])
         provenance["command"] = redactor.text(shlex.join(self.command))
         provenance["front_end"] = "pytest"
+        if self.options.shard is not None:  # `conformance merge` checks that every shard of the run is there
+            provenance["shard"] = f"{self.options.shard[0] + 1}/{self.options.shard[1]}"
         run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(started)) + "-" + uuid.uuid4().hex[:6]
         target = Target(provenance["target_url"], provenance["model"], embedded=self.embedded)
         return RunReport(
             run_id, self.profile, target, list(self.results.values()), started,
             max(r["finished_at"] for r in self.runs), interrupted or any(r["interrupted"] for r in self.runs),
             self.setup_requests + sum(r["requests"] for r in self.runs), sum(r["tokens"] for r in self.runs),
-            provenance, redactor,
+            provenance, redactor, {name: rec for run in self.runs for name, rec in run.get("recordings", {}).items()},
         )
 
 
 def _run_meta(report: RunReport, embedded: bool) -> dict[str, Any]:
     provenance = dict(report.provenance, embedded_server=embedded)
     return {"started_at": report.started_at, "finished_at": report.finished_at, "interrupted": report.interrupted,
-            "requests": report.requests, "tokens": report.tokens, "provenance": provenance}
+            "requests": report.requests, "tokens": report.tokens, "provenance": provenance,
+            "recordings": report.recordings}
 
 
 def _result_from_dict(data: dict[str, Any]) -> Result:

@@ -14,10 +14,10 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-__all__ = ["point_link", "replace_dir", "write_bytes", "write_text"]
+__all__ = ["point_link", "replace_dir", "write_bytes", "write_chunks", "write_text"]
 
 
 def _umask() -> int:
@@ -29,10 +29,17 @@ def _umask() -> int:
 
 def write_bytes(path: Path, data: bytes) -> Path:
     """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
+    return write_chunks(path, [data])
+
+
+def write_chunks(path: Path, chunks: Iterable[bytes]) -> Path:
+    """:func:`write_bytes` of the concatenated ``chunks``, written one at a time (a large document
+    never has to be held whole)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            for chunk in chunks:
+                out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o666 & ~_umask())

@@ -6,6 +6,7 @@ import hashlib
 import json
 import sys
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,7 @@ def build(report: RunReport) -> dict[str, Any]:
         "provenance": report.provenance,
         "summary": summarize(results, report.interrupted),
         "results": results,
+        "recordings": report.recordings,
     }
     return report.redactor.obj(document)  # last line of defence: no secret leaves in a report
 
@@ -76,21 +78,34 @@ def artifact_id(artifact: dict[str, Any]) -> str:
 
 
 def compact(document: dict[str, Any]) -> dict[str, Any]:
-    """The on-disk form: every artifact once in `artifacts` (by content hash), results refer to ids.
+    """The on-disk form: every artifact once in `artifacts` (by content hash), results and
+    recordings refer to ids.
 
     The checks judging one scenario share its exchanges, so a broken target would otherwise repeat
     the same transcripts in every failing result.  Already compact documents are returned as is."""
     if "artifacts" in document:
         return document
     table: dict[str, dict[str, Any]] = {}
-    results = []
-    for result in document["results"]:
-        ids = []
-        for artifact in result["artifacts"]:
-            ids.append(artifact_id(artifact))
-            table.setdefault(ids[-1], artifact)
-        results.append({**result, "artifacts": ids})
-    return {**document, "results": results, "artifacts": table}
+
+    results = [{**r, "artifacts": [_store(table, a) for a in r["artifacts"]]} for r in document["results"]]
+    out = {**document, "results": results}
+    if "recordings" in document:
+        out["recordings"] = {name: _with_exchanges(rec, lambda a: _store(table, a))
+                             for name, rec in document["recordings"].items()}
+    return {**out, "artifacts": table}
+
+
+def _store(table: dict[str, dict[str, Any]], artifact: dict[str, Any]) -> str:
+    ident = artifact_id(artifact)
+    table.setdefault(ident, artifact)
+    return ident
+
+
+def _with_exchanges(recording: dict[str, Any], convert: Callable[[Any], Any]) -> dict[str, Any]:
+    """A recording whose exchanges' artifacts are converted (to ids, or back to artifacts)."""
+    if "exchanges" not in recording:
+        return recording
+    return {**recording, "exchanges": [{**x, "artifact": convert(x["artifact"])} for x in recording["exchanges"]]}
 
 
 def expand(document: dict[str, Any]) -> dict[str, Any]:
@@ -98,8 +113,11 @@ def expand(document: dict[str, Any]) -> dict[str, Any]:
     table = document.get("artifacts")
     if table is None:
         return document
-    results = [{**r, "artifacts": [table[i] for i in r["artifacts"]]} for r in document["results"]]
-    return {**{k: v for k, v in document.items() if k != "artifacts"}, "results": results}
+    out = {k: v for k, v in document.items() if k != "artifacts"}
+    out["results"] = [{**r, "artifacts": [table[i] for i in r["artifacts"]]} for r in document["results"]]
+    if "recordings" in document:
+        out["recordings"] = {name: _with_exchanges(rec, table.__getitem__) for name, rec in document["recordings"].items()}
+    return out
 
 
 def dump(document: dict[str, Any]) -> str:
