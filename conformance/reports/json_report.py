@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .. import latency
 from ..engine import Verdict
 from ..session import RunReport
 from . import atomic
@@ -67,6 +68,9 @@ def build(report: RunReport) -> dict[str, Any]:
         "summary": summarize(results, report.interrupted),
         "results": results,
     }
+    timing = latency.section(results)
+    if timing is not None:
+        document["timing"] = timing
     return report.redactor.obj(document)  # last line of defence: no secret leaves in a report
 
 
