@@ -51,29 +51,34 @@ def test_section_summarises_timed_results_and_is_absent_without_them() -> None:
     assert latency.console_line(section).startswith("timing: 2 stream(s), time to first token p50 200 ms")
 
 
-def _stream(times: list[float]) -> SimpleNamespace:
+def _stream(times: list[float], whole: float | None = None) -> SimpleNamespace:
     events = [SSEEvent(json.dumps({"id": "x", "choices": [{"index": 0, "delta": {"content": f" {i}"}}]}), None, None, at, b"")
               for i, at in enumerate(times)]
     events.append(SSEEvent("[DONE]", None, None, times[-1], b""))
-    return SimpleNamespace(stream=parse_stream(events), data={"non_stream_latency": None})
+    return SimpleNamespace(stream=parse_stream(events), data={"non_stream_latency": whole})
 
 
-@pytest.mark.parametrize(("times", "verdict"), [
-    ([2.0 + i * 0.001 for i in range(3)], Verdict.INCONCLUSIVE),  # a few chunks: never a WARN
-    ([2.0 + i * 0.001 for i in range(20)], Verdict.FAIL),  # one late burst (WARN on a SHOULD clause)
-    ([0.1 * i for i in range(1, 21)], Verdict.PASS),  # spread over the stream
-    ([0.01 + i * 0.001 for i in range(20)], Verdict.PASS),  # too quick to matter
-    ([1.0 + i * 0.01 for i in range(20)], Verdict.INCONCLUSIVE),  # neither
+BURST = [2.0 + i * 0.001 for i in range(20)]
+
+
+@pytest.mark.parametrize(("times", "whole", "verdict"), [
+    (BURST[:3], 2.0, Verdict.INCONCLUSIVE),  # a few chunks: never a WARN
+    (BURST, 2.0, Verdict.FAIL),  # one late burst, as late as a whole answer (WARN on a SHOULD clause)
+    (BURST, 0.01, Verdict.INCONCLUSIVE),  # one late burst, but the JSON answer was quick: a stall
+    (BURST, None, Verdict.INCONCLUSIVE),  # ... or unknown
+    ([0.1 * i for i in range(1, 21)], 2.0, Verdict.PASS),  # spread over the stream
+    ([0.01 + i * 0.001 for i in range(20)], 0.03, Verdict.PASS),  # too quick to matter
+    ([1.0 + i * 0.01 for i in range(20)], 1.2, Verdict.INCONCLUSIVE),  # neither
 ])
-def test_buffering_rule_is_relative_to_the_stream(times: list[float], verdict: Verdict) -> None:
-    assert not_buffered(_stream(times)).verdict is verdict
+def test_buffering_rule_is_relative_to_the_stream(times: list[float], whole: float | None, verdict: Verdict) -> None:
+    assert not_buffered(_stream(times, whole)).verdict is verdict
 
 
 def test_a_slow_target_is_judged_like_a_fast_one() -> None:
     fast = [0.02 * i for i in range(1, 31)]
-    assert not_buffered(_stream([t * 50 for t in fast])).verdict is Verdict.PASS  # the same shape, 50 times slower
+    assert not_buffered(_stream([t * 50 for t in fast], 30.0)).verdict is Verdict.PASS  # the same shape, 50 times slower
     burst = [1.0 + i * 0.0001 for i in range(30)]
-    assert not_buffered(_stream([t * 50 for t in burst])).verdict is Verdict.FAIL
+    assert not_buffered(_stream([t * 50 for t in burst], 50.0)).verdict is Verdict.FAIL
 
 
 def test_latency_limits_come_from_the_options(tmp_path: Path) -> None:
@@ -87,7 +92,7 @@ def test_buffered_stream_warns_and_a_ttft_limit_gates_it() -> None:
     report = execute(RunConfig(defects=("stream-buffered",), scenarios=PROBES, max_ttft=0.5, command=["t"]))
     assert _verdicts(report, "TIM-01") == {"stream_pacing": Verdict.WARN}
     ttft = _verdicts(report, "TIM-02")
-    assert ttft["stream_pacing"] is Verdict.WARN  # buffered 1.5 s > 0.5 s
+    assert ttft["stream_pacing"] is Verdict.WARN  # buffered 2.5 s > 0.5 s
     document = json_report.build(report)
     assert not render.validate(json_report.compact(document))
     assert {s["scenario"] for s in document["timing"]["streams"]} >= {"stream_pacing", "stream_basic"}

@@ -19,11 +19,11 @@ from ..suite import SUITE
 check = SUITE.check
 
 MIN_TOKEN_CHUNKS = 8  # fewer chunks cannot show how a stream is spread over time
-MIN_WINDOW_S = 0.5  # a whole answer arriving sooner is too quick for buffering to delay a reader
+MIN_WINDOW_S = 1.0  # a whole answer arriving sooner is too quick for buffering to delay a reader
 STREAMED_SPREAD = 0.25  # token chunks spread over at least this share of the stream: streamed
 BURST_SPREAD = 0.05  # ... over at most this share, all of it late: buffered
 LATE_FIRST = 0.8  # the first token chunk arrives after this share of the stream
-NON_STREAM_SHARE = 0.5  # ... and after this share of the non-stream answer's latency (when known)
+NON_STREAM_FACTOR = 2.0  # ... within this factor of the same request's non-stream latency
 
 
 def _carries_token(chunk: Chunk) -> bool:
@@ -42,7 +42,7 @@ def _token_times(stream: StreamView) -> list[float]:
 
 @check("TIM-01", on="timed")
 def not_buffered(ev: Evidence) -> Outcome:
-    """A stream delivers its chunks as they are generated: the chunks carrying tokens arrive spread over the stream's duration, not in one burst at its end after a silence as long as a whole non-stream answer (fake streaming: the server, or a proxy in front of it, buffers the answer).  Judged on a 30-number count: PASS when the token chunks arrive over at least a quarter of the time to the last one, or when the whole answer arrives within 0.5 s (too quick for buffering to delay a reader); a WARN when they all arrive within 5 % of it, the first after 80 % of it and after half the non-stream latency of the same request; INCONCLUSIVE in between, or with fewer than 8 token chunks."""
+    """A stream delivers its chunks as they are generated: the chunks carrying tokens arrive spread over the stream's duration, not in one burst at its end after a silence as long as a whole non-stream answer (fake streaming: the server, or a proxy in front of it, buffers the answer).  Judged on a 30-number count: PASS when the token chunks arrive over at least a quarter of the time to the last one, or when the whole answer arrives within 1 s (too quick for buffering to delay a reader); a WARN when they all arrive within 5 % of it, the first after 80 % of it, and the first as late as a whole non-stream answer to the same request (within a factor 2 of its latency: the stream waited for generation to end); INCONCLUSIVE in between (a late burst without a comparably slow non-stream answer is a stall, not proof of buffering), or with fewer than 8 token chunks."""
     times = _token_times(ev.stream)
     if len(times) < MIN_TOKEN_CHUNKS:
         return inconclusive(f"only {len(times)} chunk(s) carried tokens: too few to tell streaming from buffering")
@@ -54,14 +54,17 @@ def not_buffered(ev: Evidence) -> Outcome:
         return passed(f"the whole answer arrived within {last:.3f} s: too quick for buffering to delay a reader", **figures)
     if last - first >= STREAMED_SPREAD * last:
         return passed(f"{len(times)} token chunks arrived from {first:.3f} s to {last:.3f} s", **figures)
-    late = first >= LATE_FIRST * last and (whole is None or first >= NON_STREAM_SHARE * whole)
-    if last - first <= BURST_SPREAD * last and late:
-        compared = f"; the same request without streaming took {whole:.3f} s" if whole else ""
+    burst = last - first <= BURST_SPREAD * last and first >= LATE_FIRST * last
+    if burst and whole and whole / NON_STREAM_FACTOR <= first <= whole * NON_STREAM_FACTOR:
         return fail("token chunks delivered as they are generated, spread over the stream",
                     f"all {len(times)} token chunks arrived within {(last - first) * 1000:.0f} ms, after "
-                    f"{first:.3f} s of silence{compared}",
+                    f"{first:.3f} s of silence; the same request without streaming took {whole:.3f} s",
                     note="the answer is buffered and sent at once (fake streaming); a reader sees nothing until "
                          "generation is over", **figures)
+    if burst:
+        return inconclusive(f"all {len(times)} token chunks arrived in one burst after {first:.3f} s, but the non-stream "
+                            f"answer took {f'{whole:.3f} s' if whole else 'no measurable time (no 200 answer)'}: a stall "
+                            "of this stream, not proof of buffering", **figures)
     return inconclusive(f"{len(times)} token chunks arrived from {first:.3f} s to {last:.3f} s: neither spread over the "
                         "stream nor one late burst", **figures)
 
@@ -102,7 +105,7 @@ def _ids(stream: StreamView) -> set[Any]:
 
 @check("HTTP-05", on="isolation")
 def parallel_streams_kept_apart(ev: Evidence) -> Outcome:
-    """Streams in flight at the same time each carry their own answer: every stream ends ([DONE] and a finish_reason), its chunks carry one id and choice index 0 only, and its content holds none of the numbers another stream was asked to count (three streams sent together, counting 101-112, 201-212 and 301-312).  A server that cuts one off or mixes their chunks when another request arrives FAILs, with every stream's transcript."""
+    """Streams in flight at the same time each carry their own answer: none carries a chunk id of another or numbers another stream was asked to count (three streams sent together, counting 101-112, 201-212 and 301-312), and none is cut short ([DONE] and a finish_reason) while another of them ends properly (when all end the same way, that is how the server streams: SSE-03 and SSE-07 judge it).  A server that cuts one off or mixes their chunks when another request arrives FAILs, with every stream's transcript."""
     length = ev.data["length"]
     labelled = [(f"stream {start}", ev if i == 0 else ev.twin(f"stream {start}")) for i, start in enumerate(ev.data["starts"])]
     streams: dict[str, StreamView] = {}
@@ -112,19 +115,16 @@ def parallel_streams_kept_apart(ev: Evidence) -> Outcome:
             raise Skip(f"{label}: no 200 answer; judged by HTTP-01 / REQ-01")
         streams[label] = one.stream
         ranges[label] = range(start, start + length)
-    problems = []
+    ended = {label: stream.done and bool(0 in stream.choices and stream.choices[0].finish_reasons)
+             for label, stream in streams.items()}
+    problems = [f"[{label}] cut short (no [DONE] or no finish_reason) while another stream ended"
+                for label, whole in ended.items() if not whole and any(ended.values())]
     for label, stream in streams.items():
-        others = {other: ids for other, ids in ((o, _ids(s)) for o, s in streams.items() if o != label)}
-        finished = stream.choices.get(0) is not None and stream.choices[0].finish_reasons
-        if not stream.done or not finished:
-            problems.append(f"[{label}] cut short ({'no [DONE]' if not stream.done else 'no finish_reason'})")
+        others = [_ids(s) for o, s in streams.items() if o != label]
         ids = _ids(stream)
-        borrowed = sorted({str(i) for i in ids for theirs in others.values() if i in theirs}) if len(ids) > 1 else []
+        borrowed = sorted({str(i) for i in ids for theirs in others if i in theirs}) if len(ids) > 1 else []
         if borrowed:
             problems.append(f"[{label}] carries chunk id(s) {', '.join(borrowed)} of another stream")
-        indices = sorted({c.get("index") for ch in stream.json_chunks for c in ch.choices} - {0}, key=str)
-        if indices:
-            problems.append(f"[{label}] carries choice index(es) {indices} (n was 1)")
         text = stream.choices[0].text if 0 in stream.choices else ""
         foreign = [n for n in map(int, _NUMBER.findall(text))
                    if any(n in r for o, r in ranges.items() if o != label)]
@@ -134,4 +134,4 @@ def parallel_streams_kept_apart(ev: Evidence) -> Outcome:
         return fail("each of the parallel streams whole and carrying only its own answer", "; ".join(problems),
                     note="the server mixes or cuts streams that are in flight together; every stream's transcript "
                          "is attached")
-    return passed(f"{len(streams)} parallel streams each whole and unmixed")
+    return passed(f"{len(streams)} parallel streams each carried only its own answer")

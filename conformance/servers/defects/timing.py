@@ -16,28 +16,30 @@ from conformance.servers.reference.pipeline import Context, Stage, Wire
 
 from .registry import defect
 
-LONG_STREAM = 24  # pieces: the buffering defect and the uneven variant act on long streams only
-BUFFER_S = 1.5  # the buffered stream's silence before its burst
+LONG_ANSWER = 20  # completion tokens: the buffering defect and the uneven variant act on long answers only
+BUFFER_S = 2.5  # the time the buffering server "generates" before it sends anything
 UNEVEN_PAUSES_S = (0.0, 0.12, 0.01, 0.0, 0.2, 0.03, 0.06, 0.0)  # ~50 ms per piece on average
 CROSSTALK_PAUSE_S = 0.1  # between pieces of a crosstalk stream: long enough for its siblings to overlap
 
 
-def _long_stream(wire: Wire) -> bool:
-    return wire.sse and len(wire.pieces) >= LONG_STREAM
+def _long_answer(wire: Wire, ctx: Context) -> bool:
+    return ctx.route == "chat" and wire.status == 200 and (ctx.usage or {}).get("completion_tokens", 0) >= LONG_ANSWER
 
 
 @defect("stream-buffered", Stage.WIRE, clause="TIM-01", verdict="WARN",
-        summary=f"A long stream is buffered: nothing for {BUFFER_S:g} s, then every chunk in one burst (fake streaming)")
+        summary=f"A long answer takes {BUFFER_S:g} s to generate and a stream of it is buffered: nothing until "
+                "generation ends, then every chunk in one burst (fake streaming)")
 def stream_buffered(wire: Wire, ctx: Context) -> Wire:
-    if _long_stream(wire):
+    if _long_answer(wire, ctx):
         wire.pauses = [BUFFER_S] + [0.0] * (len(wire.pieces) - 1)
+        wire.chunked = True  # a JSON answer too goes out after the pause (sent as one chunked piece)
     return wire
 
 
 @defect("stream-uneven-gaps", Stage.WIRE, clause="TIM-01", verdict="PASS", benign=True,
         summary="A long stream's chunks arrive with naturally uneven gaps (0-200 ms), as a loaded GPU server sends them")
 def stream_uneven_gaps(wire: Wire, ctx: Context) -> Wire:
-    if _long_stream(wire):
+    if wire.sse and _long_answer(wire, ctx):
         wire.pauses = list(itertools.islice(itertools.cycle(UNEVEN_PAUSES_S), len(wire.pieces)))
     return wire
 
