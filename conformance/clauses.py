@@ -128,6 +128,9 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("PAR-14", _S, "parameters", "At temperature > 0 the same seed reproduces the output and different seeds vary it"),
     ("CAP-01", _Y, "capabilities", "What the capability manifest (or the profile) claims matches what the target does"),
     ("PAR-15", _M, "parameters", "logit_bias -100 bans the given token"),
+    # --- streaming over time (issue 17) ---
+    ("TIM-01", _S, "timing", "A stream delivers its chunks as they are generated, not buffered into one burst at the end"),
+    ("TIM-02", _S, "timing", "Time to first token and the gaps between chunks stay within the limits the user sets"),
 ]
 
 CLAUSES: dict[str, Clause] = {cid: Clause(cid, level, area, title) for cid, level, area, title in _TABLE}

@@ -213,6 +213,10 @@ OPTIONS: tuple[Option, ...] = (
            commands=(RUN,), metavar="FILE"),
     Option("fail_on", "what fails the run: FAIL/ERROR (fail), also WARN (warn), or nothing (never)",
            parse=choice("fail", "warn", "never"), default="fail", commands=(RUN,), metavar="fail|warn|never"),
+    Option("max_ttft", "a stream whose first token arrives later than this many seconds is a WARN (TIM-02)",
+           parse=seconds, commands=(RUN,), metavar="S"),
+    Option("max_gap", "a stream with a longer gap than this many seconds between two chunks is a WARN (TIM-02)",
+           parse=seconds, commands=(RUN,), metavar="S"),
     Option("baseline", "known failures (YAML/JSON, see `conformance baseline`): only new ones and expired waivers fail",
            parse=Path, commands=(RUN,), metavar="FILE"),
     # output (pytest has its own -q and --color)

@@ -64,6 +64,8 @@ class RunConfig:
     fuzz_examples: int | None = None  # override the profile's generated-request count
     headers: tuple[tuple[str, str], ...] = ()  # extra request headers (name, value), sent with every request
     secret_headers: tuple[str, ...] = ()  # header names whose values are secrets (redacted like the key)
+    max_ttft: float | None = None  # TIM-02: a stream whose first token comes later is a WARN
+    max_gap: float | None = None  # TIM-02: a gap between two chunks longer than this is a WARN
     require_auth: bool = False  # a server answering without a key FAILs ERR-05 (the certify profile always requires it)
     wait: float = 0.0  # seconds to keep polling an unreachable target at preflight
     diagnose: bool = True  # preflight chat request that turns set-up mistakes into SetupError
@@ -163,6 +165,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
                 emit(PhaseChanged("preflight"))
                 facts = preflight(client, config.limits, model=target.model if config.diagnose else None,
                                   key_env=config.api_key_env, wait=config.wait)
+                facts.update(max_ttft=config.max_ttft, max_gap=config.max_gap)  # TIM-02's limits
                 ctx = Context(client, target, profile, budget, max_tokens=config.max_tokens, seed=config.seed, facts=facts,
                               capabilities=manifest)
                 main = [s for s in scenarios if "after" not in s.marks]

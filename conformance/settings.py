@@ -206,5 +206,5 @@ def run_config(r: Resolved, profile: str, command: list[str]) -> RunConfig:
         clauses=tuple(r.values.get("clause", ())), scenarios=tuple(r.values.get("scenario", ())),
         defects=tuple(r.values.get("defect", ())), headers=headers(r.header), secret_headers=tuple(r.secret_header),
         capabilities=str(r.capabilities) if r.values.get("capabilities") is not None else None,
-        wait=r.wait, require_auth=r.require_auth, command=command, resolved=r.provenance(),
+        wait=r.wait, require_auth=r.require_auth, max_ttft=r.values.get("max_ttft"), max_gap=r.values.get("max_gap"), command=command, resolved=r.provenance(),
     )

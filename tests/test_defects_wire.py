@@ -71,6 +71,8 @@ KINDS: dict[str, Kind] = {
     "count_30_capped": _k(messages=user("Count from 1 to 30, separated by single spaces."), max_tokens=5, temperature=0),
     "strict_tool": _k(messages=user("Hello"), tools=[{**TOOLS[0], "function": {**TOOLS[0]["function"], "strict": True}}],
                       tool_choice="required"),
+    "long_stream": _k(messages=user("Count from 1 to 30, separated by single spaces."), temperature=0, stream=True),
+    "high_count_stream": _k(messages=user("Count from 101 to 112, separated by single spaces."), temperature=0, stream=True),
     "spaced_count": _k(messages=user("Count from 1 to 12, separated by single spaces."), temperature=0),
     "cap": _k(messages=user("Write a long story"), max_tokens=5),
     "cap_mct": _k(messages=user("Write a long story"), max_completion_tokens=5),
@@ -250,6 +252,11 @@ CASES: dict[str, tuple[str, Check]] = {
     "sse-data-after-done": ("stream", lambda c, m: m.events[-1] != "[DONE]" and "[DONE]" in m.events),
     "sse-hold-open-after-done": ("stream", lambda c, m: m.held_open and not c.held_open and m.events[-1] == "[DONE]"),
     "sse-comment-as-data": ("stream", lambda c, m: ": OPENROUTER PROCESSING" in m.events),
+    # timing: nothing for longer than the read timeout, or the same events paced differently (the kill
+    # matrix and tests/test_timing.py judge the pace; crosstalk needs a second stream in flight)
+    "stream-buffered": ("long_stream", lambda c, m: m.held_open and not m.raw and not c.held_open),  # silent past the read timeout
+    "stream-uneven-gaps": ("long_stream", same_events),
+    "stream-crosstalk": ("high_count_stream", same_events),
     "stream-only-done": ("stream", lambda c, m: m.events == ["[DONE]"] and len(c.events) > 1),
     "non-stream-as-sse": ("text", lambda c, m: m.content_type.startswith("text/event-stream") and m.events[-1] == "[DONE]"
                           and json.loads(m.events[0])["choices"] == c.json["choices"]),

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .. import latency
 from ..engine import Verdict
 from ..session import RunReport
 from . import atomic
@@ -69,6 +70,9 @@ def build(report: RunReport) -> dict[str, Any]:
         "results": results,
         "recordings": report.recordings,
     }
+    timing = latency.section(results)
+    if timing is not None:
+        document["timing"] = timing
     return report.redactor.obj(document)  # last line of defence: no secret leaves in a report
 
 

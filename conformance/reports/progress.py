@@ -107,6 +107,7 @@ def print_closing(event: Event) -> None:
     are and, with a baseline, the gate; problems on the way go to stderr."""
     if not isinstance(event, RunFinished):
         return
+    from .. import latency
     from ..baseline import describe
     from . import console
 
@@ -116,6 +117,9 @@ def print_closing(event: Event) -> None:
     if details:
         print(details)
     print(console.summary_table(document))
+    timing = latency.console_line(document.get("timing"))
+    if timing:
+        print(timing)
     run = document["run"]
     print(f"\n{document['summary']['status'].upper()}: profile {run['profile']}, {run['requests']} requests, "
           f"{run['tokens']} tokens reported by the target, "

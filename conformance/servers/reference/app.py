@@ -117,7 +117,7 @@ def respond(wire: Wire, chunk_delay_s: float = 0.0) -> Response:
 
 async def _pieces(wire: Wire, chunk_delay_s: float) -> AsyncIterator[bytes]:
     for position, piece in enumerate(wire.pieces):
-        await asyncio.sleep(chunk_delay_s if position and wire.sse else 0)
+        await asyncio.sleep(wire.pauses[position] if wire.pauses else chunk_delay_s if position and wire.sse else 0)
         yield piece
     if wire.hold_open_s:
         await asyncio.sleep(wire.hold_open_s)

@@ -68,8 +68,9 @@ class ErrorReply:
 @dataclass
 class Wire:
     """The answer as bytes: ``pieces`` are written in order (with the chunk delay between SSE
-    pieces); ``chunked`` sends without Content-Length; ``hold_open_s`` keeps the connection open
-    after the last piece.  Header names are lower-case."""
+    pieces, or ``pauses[i]`` seconds before piece ``i`` when given); ``chunked`` sends without
+    Content-Length; ``hold_open_s`` keeps the connection open after the last piece.  Header names
+    are lower-case."""
 
     status: int
     headers: dict[str, str]
@@ -77,6 +78,7 @@ class Wire:
     sse: bool = False
     chunked: bool = False
     hold_open_s: float = 0.0
+    pauses: list[float] | None = None
 
 
 Hook = Callable[[Any, Context], Any]

@@ -1,0 +1,137 @@
+"""A stream over time (TIM-01, TIM-02) and parallel streams kept apart (HTTP-05).
+
+Every threshold is a ratio of the stream's own timeline (or the target's own non-stream latency),
+so a slow GPU server and a fast mock are judged by one rule; the one absolute figure is the floor
+below which a whole answer arrives too quickly for buffering to matter to a reader.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..engine import NotApplicable, Outcome, Skip, fail, inconclusive, info, passed, warn
+from ..evidence import Evidence
+from ..latency import GAPS_KEY, TTFT_KEY, spread
+from ..stream import Chunk, StreamView
+from ..suite import SUITE
+
+check = SUITE.check
+
+MIN_TOKEN_CHUNKS = 8  # fewer chunks cannot show how a stream is spread over time
+MIN_WINDOW_S = 1.0  # a whole answer arriving sooner is too quick for buffering to delay a reader
+STREAMED_SPREAD = 0.25  # token chunks spread over at least this share of the stream: streamed
+BURST_SPREAD = 0.05  # ... over at most this share, all of it late: buffered
+LATE_FIRST = 0.8  # the first token chunk arrives after this share of the stream
+NON_STREAM_FACTOR = 2.0  # ... within this factor of the same request's non-stream latency
+
+
+def _carries_token(chunk: Chunk) -> bool:
+    """A chunk whose delta carries generated text or a tool-call fragment."""
+    for choice in chunk.choices:
+        delta = choice.get("delta")
+        if isinstance(delta, dict) and (delta.get("content") or delta.get("tool_calls")
+                                        or any(delta.get(k) for k in ("reasoning_content", "reasoning"))):
+            return True
+    return False
+
+
+def _token_times(stream: StreamView) -> list[float]:
+    return [c.event.at for c in stream.json_chunks if _carries_token(c)]
+
+
+@check("TIM-01", on="timed")
+def not_buffered(ev: Evidence) -> Outcome:
+    """A stream delivers its chunks as they are generated: the chunks carrying tokens arrive spread over the stream's duration, not in one burst at its end after a silence as long as a whole non-stream answer (fake streaming: the server, or a proxy in front of it, buffers the answer).  Judged on a 30-number count: PASS when the token chunks arrive over at least a quarter of the time to the last one, or when the whole answer arrives within 1 s (too quick for buffering to delay a reader); a WARN when they all arrive within 5 % of it, the first after 80 % of it, and the first as late as a whole non-stream answer to the same request (within a factor 2 of its latency: the stream waited for generation to end); INCONCLUSIVE in between (a late burst without a comparably slow non-stream answer is a stall, not proof of buffering), or with fewer than 8 token chunks."""
+    times = _token_times(ev.stream)
+    if len(times) < MIN_TOKEN_CHUNKS:
+        return inconclusive(f"only {len(times)} chunk(s) carried tokens: too few to tell streaming from buffering")
+    first, last = times[0], times[-1]
+    whole = ev.data.get("non_stream_latency")
+    figures: dict[str, Any] = {"first_token_s": round(first, 4), "last_token_s": round(last, 4),
+                               "token_chunks": len(times), "non_stream_s": round(whole, 4) if whole else None}
+    if last < MIN_WINDOW_S:
+        return passed(f"the whole answer arrived within {last:.3f} s: too quick for buffering to delay a reader", **figures)
+    if last - first >= STREAMED_SPREAD * last:
+        return passed(f"{len(times)} token chunks arrived from {first:.3f} s to {last:.3f} s", **figures)
+    burst = last - first <= BURST_SPREAD * last and first >= LATE_FIRST * last
+    if burst and whole and whole / NON_STREAM_FACTOR <= first <= whole * NON_STREAM_FACTOR:
+        return fail("token chunks delivered as they are generated, spread over the stream",
+                    f"all {len(times)} token chunks arrived within {(last - first) * 1000:.0f} ms, after "
+                    f"{first:.3f} s of silence; the same request without streaming took {whole:.3f} s",
+                    note="the answer is buffered and sent at once (fake streaming); a reader sees nothing until "
+                         "generation is over", **figures)
+    if burst:
+        return inconclusive(f"all {len(times)} token chunks arrived in one burst after {first:.3f} s, but the non-stream "
+                            f"answer took {f'{whole:.3f} s' if whole else 'no measurable time (no 200 answer)'}: a stall "
+                            "of this stream, not proof of buffering", **figures)
+    return inconclusive(f"{len(times)} token chunks arrived from {first:.3f} s to {last:.3f} s: neither spread over the "
+                        "stream nor one late burst", **figures)
+
+
+@check("TIM-02", on="stream")
+def latency_within_limits(ev: Evidence) -> Outcome:
+    """Recorded for every stream: the time to the first chunk carrying a token and the gaps between consecutive chunks (p50, p90, max), also in report.json's timing section.  A WARN when the user set a limit (--max-ttft, --max-gap, in seconds) and the stream exceeded it; INFO otherwise.  Streams are measured while the suite runs --concurrency scenarios at once: gate on latency with --concurrency 1."""
+    stream = ev.stream
+    times = _token_times(stream)
+    if not times:
+        raise NotApplicable  # no token was streamed: nothing to time
+    arrivals = [c.event.at for c in stream.chunks]
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:], strict=False)]
+    ttft = times[0]
+    figures: dict[str, Any] = {TTFT_KEY: round(ttft, 4), GAPS_KEY: [round(g * 1000, 1) for g in gaps]}
+    shown = f"time to first token {ttft:.3f} s" + (
+        "; gaps between chunks " + ", ".join(f"{k} {v:.3f} s" for k, v in spread(gaps).items()) if gaps else "")
+    max_ttft, max_gap = ev.ctx.facts.get("max_ttft"), ev.ctx.facts.get("max_gap")
+    over = []
+    if max_ttft is not None and ttft > max_ttft:
+        over.append(f"time to first token {ttft:.3f} s > --max-ttft {max_ttft:g} s")
+    if max_gap is not None and gaps and max(gaps) > max_gap:
+        over.append(f"a gap of {max(gaps):.3f} s between chunks #{gaps.index(max(gaps))} and "
+                    f"#{gaps.index(max(gaps)) + 1} > --max-gap {max_gap:g} s")
+    if over:
+        return warn("latency within the limits set", "; ".join(over), note=shown, **figures)
+    return info(shown, **figures)
+
+
+# --- parallel streams ---------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"\d+")
+
+
+def _ids(stream: StreamView) -> set[Any]:
+    return {c.payload.get("id") for c in stream.json_chunks if c.choices}
+
+
+@check("HTTP-05", on="isolation")
+def parallel_streams_kept_apart(ev: Evidence) -> Outcome:
+    """Streams in flight at the same time each carry their own answer: none carries a chunk id of another or numbers another stream was asked to count (three streams sent together, counting 101-112, 201-212 and 301-312), and none is cut short ([DONE] and a finish_reason) while another of them ends properly (when all end the same way, that is how the server streams: SSE-03 and SSE-07 judge it).  A server that cuts one off or mixes their chunks when another request arrives FAILs, with every stream's transcript."""
+    length = ev.data["length"]
+    labelled = [(f"stream {start}", ev if i == 0 else ev.twin(f"stream {start}")) for i, start in enumerate(ev.data["starts"])]
+    streams: dict[str, StreamView] = {}
+    ranges: dict[str, range] = {}
+    for (label, one), start in zip(labelled, ev.data["starts"], strict=True):
+        if one is None or one.exchange.status != 200:
+            raise Skip(f"{label}: no 200 answer; judged by HTTP-01 / REQ-01")
+        streams[label] = one.stream
+        ranges[label] = range(start, start + length)
+    ended = {label: stream.done and bool(0 in stream.choices and stream.choices[0].finish_reasons)
+             for label, stream in streams.items()}
+    problems = [f"[{label}] cut short (no [DONE] or no finish_reason) while another stream ended"
+                for label, whole in ended.items() if not whole and any(ended.values())]
+    for label, stream in streams.items():
+        others = [_ids(s) for o, s in streams.items() if o != label]
+        ids = _ids(stream)
+        borrowed = sorted({str(i) for i in ids for theirs in others if i in theirs}) if len(ids) > 1 else []
+        if borrowed:
+            problems.append(f"[{label}] carries chunk id(s) {', '.join(borrowed)} of another stream")
+        text = stream.choices[0].text if 0 in stream.choices else ""
+        foreign = [n for n in map(int, _NUMBER.findall(text))
+                   if any(n in r for o, r in ranges.items() if o != label)]
+        if foreign:
+            problems.append(f"[{label}] content holds {', '.join(map(str, foreign[:5]))}, counted by another stream")
+    if problems:
+        return fail("each of the parallel streams whole and carrying only its own answer", "; ".join(problems),
+                    note="the server mixes or cuts streams that are in flight together; every stream's transcript "
+                         "is attached")
+    return passed(f"{len(streams)} parallel streams each carried only its own answer")
