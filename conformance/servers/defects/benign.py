@@ -294,6 +294,17 @@ def connection_close(wire: Wire, ctx: Context) -> Wire:
     return wire
 
 
+@defect("models-without-context-length", Stage.WIRE, clause="ERR-02", verdict="PASS", benign=True,
+        summary="GET /models declares no context length (as api.openai.com): the overflow probe sends its largest prompt")
+def models_without_context_length(wire: Wire, ctx: Context) -> Wire:
+    if ctx.route == "models" and wire.status == 200:
+        listing = json.loads(b"".join(wire.pieces))
+        for model in listing["data"]:
+            model.pop("context_length", None)
+        wire.pieces = [json.dumps(listing).encode()]
+    return wire
+
+
 @defect("accept-unknown-parameters", Stage.REQUEST, clause="REQ-06", verdict="WARN", deviations=("D48",), benign=True,
         profile="openai-strict",
         summary="Unknown top-level parameters are silently ignored (200) instead of 400 unknown_parameter")
