@@ -12,7 +12,7 @@ import pytest
 
 from conformance.engine import Budget, Skip, Verdict
 from conformance.profiles import get_profile
-from conformance.scenarios.invalid import MAX_PROMPT_WORDS, _overflow, declared_context
+from conformance.scenarios.invalid import UNDECLARED_PROMPT_WORDS, _overflow, declared_context
 from conformance.selftest import API_KEY
 from conformance.servers.launcher import ReferenceServer
 from conformance.servers.reference.validation import CONTEXT_TOKENS
@@ -57,11 +57,11 @@ def _sizes(url: str, facts: dict[str, Any]) -> list[int]:
     return sent
 
 
-def test_the_prompt_overflows_the_declared_context_or_is_the_largest_the_probe_sends(server: ReferenceServer) -> None:
+def test_the_prompt_overflows_the_declared_context_or_has_the_undeclared_size(server: ReferenceServer) -> None:
     declared = _listing(context_length=CONTEXT_TOKENS)
     declared["data"][0]["id"] = EMBEDDED_MODEL
     assert _sizes(server.base_url, {"models": declared}) == [CONTEXT_TOKENS * 5 // 4 + 64] * 2
-    assert _sizes(server.base_url, {"models": None}) == [MAX_PROMPT_WORDS] * 2
+    assert _sizes(server.base_url, {"models": None}) == [UNDECLARED_PROMPT_WORDS] * 2
 
 
 def _stub(facts: dict[str, Any], answer: Exchange | None = None) -> SimpleNamespace:

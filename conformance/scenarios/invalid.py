@@ -112,9 +112,11 @@ def bad_credentials(ctx: Context) -> Evidence:
 _CONTEXT_KEYS = ("context_length", "context_window", "max_context_length", "max_model_len")
 # " the" is one token in every common tokenizer and never merges with its neighbours, so a prompt
 # of N such words is at least N tokens.  30 000 words (120 KB) keep the body, and its curl line,
-# under the 128 KiB a single shell argument may hold.
+# under the 128 KiB a single shell argument may hold.  Without a declared context the probe sends
+# 10 000 words: more than the 2k-8k contexts local servers default to, and cheap where it fits.
 _WORD = "the"
 MAX_PROMPT_WORDS = 30_000
+UNDECLARED_PROMPT_WORDS = 10_000
 
 
 def declared_context(models: Any, model: str) -> tuple[int, str] | None:
@@ -142,12 +144,11 @@ def _answered(ev: Evidence) -> bool:
 
 def _overflow(ctx: Context, **fields: Any) -> Evidence:
     """A prompt longer than the model's context: 1.25 x the declared context length (+ 64) in
-    one-token words; without a declaration, the largest prompt the probe sends.  A declared
-    context too large to overflow within that bound is a SKIP (nothing is sent); without a
-    declaration, a complete answer, or no answer within the timeout, means the prompt may have
-    fitted: a SKIP, never a FAIL."""
+    one-token words, or 10 000 words without a declaration.  A declared context too large to
+    overflow within 30 000 words is a SKIP (nothing is sent); without a declaration, a complete
+    answer, or no answer within the timeout, means the prompt may have fitted: a SKIP, never a FAIL."""
     declared = declared_context(ctx.facts.get("models"), ctx.target.model)
-    words = MAX_PROMPT_WORDS if declared is None else declared[0] * 5 // 4 + 64
+    words = UNDECLARED_PROMPT_WORDS if declared is None else declared[0] * 5 // 4 + 64
     if words > MAX_PROMPT_WORDS:
         raise Skip(f"GET /models declares a context of {declared[0]} tokens ({declared[1]}): overflowing it "
                    f"takes more than the {MAX_PROMPT_WORDS} words this probe sends")
