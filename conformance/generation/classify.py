@@ -131,6 +131,7 @@ def classify(body: Any, *, strict: bool, vendor: bool = False) -> Expectation:
     known = _properties(vendor)
     named = [p for p, _, _ in problems if p is not None] + [k for k in body if k not in known]
     named += [partner for p in named for partner in _partners().get(p, ())]
+    named += [key for key in _MODEL_SPECIFIC if key in body]  # a model may refuse one it does not offer first
     params = tuple(dict.fromkeys(named))
     binding = [reason for _, bound, reason in problems if bound]
     if binding:
