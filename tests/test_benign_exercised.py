@@ -11,14 +11,15 @@ from typing import Any
 
 import pytest
 
-from conformance.engine import Budget, Verdict
-from conformance.generation import oracles, schemathesis_run
+from conformance.engine import Budget, Runner, Verdict
+from conformance.generation import classify, schemathesis_run
 from conformance.profiles import get_profile
-from conformance.scenarios.generated import fuzz_valid
+from conformance.scenarios.generated import fuzz_valid, judge_exchange
 from conformance.selftest import API_KEY
 from conformance.servers.defects.registry import DEFECTS
 from conformance.servers.launcher import ReferenceServer
 from conformance.session import EMBEDDED_MODEL, RunConfig, execute
+from conformance.suite import load_suite
 from conformance.target import Context, Target
 from conformance.wire.client import Exchange, RawClient
 
@@ -45,13 +46,19 @@ def _recording(client: RawClient, url: str, budget: Budget, sent: Sent) -> Conte
     return ctx
 
 
-def _fuzz_valid(url: str) -> tuple[Sent, dict[str, Any]]:
-    """The generated valid requests of a default run against ``url``, and their findings."""
+def _bad(outcomes: dict[str, Any]) -> dict[str, str]:
+    """The outcomes that object to something, as check name -> what was observed."""
+    return {name: o.observed or o.note for name, o in outcomes.items() if o.verdict in (Verdict.FAIL, Verdict.WARN, Verdict.ERROR)}
+
+
+def _fuzz_valid(url: str) -> tuple[Sent, dict[str, str]]:
+    """The generated valid requests of a default run against ``url``, and the checks that objected."""
     sent: Sent = []
     budget = Budget()
     with RawClient(url, api_key=API_KEY, budget=budget) as client:
-        ev = fuzz_valid(_recording(client, url, budget, sent))
-    return sent, {clause: f for report in ev.data["fuzz"] for clause, f in report.findings.items()}
+        ctx = _recording(client, url, budget, sent)
+        judged = fuzz_valid(ctx, Runner(load_suite().checks.values(), [], ctx).judge_case)
+    return sent, _bad(judged.outcomes)
 
 
 def test_the_generated_variants_are_the_ones_marked_generated() -> None:
@@ -61,18 +68,18 @@ def test_the_generated_variants_are_the_ones_marked_generated() -> None:
 
 
 def test_text_only_model_refuses_media_and_the_generator_stops_sending_it(server: ReferenceServer) -> None:
-    sent, findings = _fuzz_valid(server.url_for("text-only-model"))
-    assert not findings, {c: f.observed for c, f in findings.items()}
-    refused = [(i, oracles.capabilities_used(body)) for i, (body, ex) in enumerate(sent)
+    sent, objections = _fuzz_valid(server.url_for("text-only-model"))
+    assert not objections, objections
+    refused = [(i, classify.capabilities_used(body)) for i, (body, ex) in enumerate(sent)
                if ex.status == 400 and ex.json()["error"]["code"] == "unsupported_content_type"]
     assert refused, "no generated request carried an image, audio or file part: the variant was not exercised"
     first, media = refused[0]
-    assert all(not (oracles.capabilities_used(body) & media) for body, _ in sent[first + 1:])
+    assert all(not (classify.capabilities_used(body) & media) for body, _ in sent[first + 1:])
 
 
 def test_max_completion_tokens_binds_when_both_caps_are_given(server: ReferenceServer) -> None:
-    sent, findings = _fuzz_valid(server.url_for("max-completion-tokens-binds"))
-    assert not findings, {c: f.observed for c, f in findings.items()}
+    sent, objections = _fuzz_valid(server.url_for("max-completion-tokens-binds"))
+    assert not objections, objections
 
     def beyond_max_tokens(body: dict[str, Any], ex: Exchange) -> bool:
         if "max_tokens" not in body or "max_completion_tokens" not in body or body.get("stream") or ex.status != 200:
@@ -88,9 +95,15 @@ def test_reasoning_params_refused_in_schemathesis_traffic(server: ReferenceServe
     def findings(url: str, sent: Sent) -> set[str]:
         budget = Budget()
         with RawClient(url, api_key=API_KEY, budget=budget) as client:
-            reports = schemathesis_run.run_phases(_recording(client, url, budget, sent), strict=False, vendor=False,
-                                                  seed=5, examples=15, shrink_calls=5, phases=("fuzzing",))
-        return {clause for report in reports for clause in report.findings}
+            ctx = _recording(client, url, budget, sent)
+            runner = Runner(load_suite().checks.values(), [], ctx)
+
+            def judge(expectation: Any, body: Any, exchange: Exchange) -> Any:
+                return judge_exchange(ctx, runner.judge_case, expectation, body, exchange)
+
+            reports = schemathesis_run.run_phases(ctx, judge, strict=False, vendor=False, seed=5, examples=15,
+                                                  shrink_calls=5, phases=("fuzzing",))
+        return {name for report in reports for name in report.findings}
 
     sent: Sent = []
     assert findings(server.url_for("reasoning-params-refused"), sent) <= findings(server.base_url, [])

@@ -153,7 +153,7 @@ def _overflow(ctx: Context, **fields: Any) -> Evidence:
         raise Skip(f"GET /models declares a context of {declared[0]} tokens ({declared[1]}): overflowing it "
                    f"takes more than the {MAX_PROMPT_WORDS} words this probe sends")
     body = ctx.body(" ".join([_WORD] * words), **fields)
-    ev = Evidence(ctx, body, ctx.send(body), data={"param": "messages"})
+    ev = Evidence(ctx, body, ctx.send(body), param="messages")
     if declared is None:
         unknown = f"GET /models declares no context length (e.g. {_CONTEXT_KEYS[0]}), and a {words}-word prompt"
         error = ev.exchange.error
