@@ -6,6 +6,7 @@ not object."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,7 +16,7 @@ from conformance.engine import Budget, Runner, Verdict
 from conformance.generation import classify, schemathesis_run
 from conformance.profiles import get_profile
 from conformance.scenarios.generated import fuzz_valid, judge_exchange
-from conformance.selftest import API_KEY
+from conformance.selftest import API_KEY, GENERATED_VARIANT_EXAMPLES
 from conformance.servers.defects.registry import DEFECTS
 from conformance.servers.launcher import ReferenceServer
 from conformance.session import EMBEDDED_MODEL, RunConfig, execute
@@ -33,8 +34,10 @@ def server() -> Iterator[ReferenceServer]:
 
 
 def _recording(client: RawClient, url: str, budget: Budget, sent: Sent) -> Context:
-    """A compatible-profile context with the kill matrix's seed (0) that keeps every exchange it sends."""
-    ctx = Context(client, Target(url, EMBEDDED_MODEL, API_KEY), get_profile("compatible"), budget)
+    """A context with the kill matrix's seed (0) and generated-request count for such variants that
+    keeps every exchange it sends."""
+    profile = dataclasses.replace(get_profile("compatible"), fuzz_examples=GENERATED_VARIANT_EXAMPLES)
+    ctx = Context(client, Target(url, EMBEDDED_MODEL, API_KEY), profile, budget)
     send = ctx.send
 
     def recording(body: Any, **kwargs: Any) -> Exchange:
@@ -52,7 +55,7 @@ def _bad(outcomes: dict[str, Any]) -> dict[str, str]:
 
 
 def _fuzz_valid(url: str) -> tuple[Sent, dict[str, str]]:
-    """The generated valid requests of a default run against ``url``, and the checks that objected."""
+    """The generated valid requests of a kill-matrix run against ``url``, and the checks that objected."""
     sent: Sent = []
     budget = Budget()
     with RawClient(url, api_key=API_KEY, budget=budget) as client:
