@@ -6,7 +6,7 @@ import time
 from typing import Any, TypeGuard
 
 from .. import schema
-from ..engine import NotApplicable, Outcome, Skip, fail, passed
+from ..engine import NotApplicable, Outcome, Skip, fail, inconclusive, passed
 from ..evidence import Evidence
 from ..suite import SUITE
 from .common import FINISH_REASONS, payloads, req, short
@@ -100,7 +100,7 @@ def no_error_key_on_success(ev: Evidence) -> Outcome:
 
 @check("ENV-08", on=("chat", "stream"))
 def answer_in_content(ev: Evidence) -> Outcome:
-    """Without tools, the answer text is in message.content / delta.content (not only in reasoning_content or similar)."""
+    """Without tools, the answer text is in message.content / delta.content (not only in reasoning_content or similar).  An empty answer with no other field holds no text anywhere: INCONCLUSIVE (a model may answer nothing, e.g. at a stop sequence)."""
     if ev.data.get("tool_choice") not in (None, "none"):
         raise NotApplicable
     if ev.streamed:
@@ -108,12 +108,16 @@ def answer_in_content(ev: Evidence) -> Outcome:
             if not acc.content and not acc.tool_calls:
                 keys = sorted({k for c in ev.stream.json_chunks for ch in c.choices if ch.get("index") == index
                                for k in (ch.get("delta") or {}) if k not in ("role", "content", "tool_calls", "refusal")})
+                if not keys:
+                    return inconclusive(f"choice {index} streamed no text at all: nothing to find in another field")
                 return fail("non-empty streamed content", f"choice {index}: no content deltas; other delta keys {keys}")
         return passed()
     for index, choice in enumerate(ev.choices()):
         message = choice.get("message") or {}
         if not message.get("tool_calls") and not ev.content(index):
             extra = [k for k in message if k not in ("role", "content", "refusal", "tool_calls")]
+            if not extra:
+                return inconclusive(f"choice {index} answered no text at all: nothing to find in another field")
             return fail("non-empty message.content", f"content = {short(message.get('content'))}; other keys {extra}")
     return passed()
 

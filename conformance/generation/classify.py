@@ -71,7 +71,8 @@ def capabilities_used(body: Body) -> frozenset[str]:
 def case_tags(expectation: Expectation, body: Any, exchange: Exchange) -> frozenset[str]:
     """The tags of a generated case's evidence, as a hand-written scenario of the same kind would
     carry them.  A valid request using an optional capability that the target refused with a 4xx
-    is judged only by the rules on every exchange (the error envelope): not offered is not broken.
+    is judged only by the rules on every exchange (the error envelope): not offered is not broken;
+    answered 5xx, it is judged as a valid request (REQ-01), not by the acceptance clauses.
     A replayed assistant tool-call turn with content null and text-part arrays have their own
     acceptance clauses (REQ-03, REQ-02), which then stand for REQ-01."""
     tags = {"any"}
@@ -84,6 +85,10 @@ def case_tags(expectation: Expectation, body: Any, exchange: Exchange) -> frozen
     if status is not None and 400 <= status < 500 and capabilities_used(body):
         return frozenset(tags)
     tags.add("stream" if streamed else "chat")
+    if status is not None and status >= 500 and capabilities_used(body):
+        # A fault, not a clean refusal; the optional capability may be its cause rather than the
+        # message forms the acceptance clauses name: only "a valid request is answered 200" is proven.
+        return frozenset(tags | {"valid"})
     messages = [m for m in _list(body.get("messages")) if isinstance(m, dict)]
     if any(m.get("role") == "assistant" and m.get("tool_calls") and m.get("content", None) is None for m in messages):
         tags.add("null_content")
@@ -131,6 +136,7 @@ def classify(body: Any, *, strict: bool, vendor: bool = False) -> Expectation:
     known = _properties(vendor)
     named = [p for p, _, _ in problems if p is not None] + [k for k in body if k not in known]
     named += [partner for p in named for partner in _partners().get(p, ())]
+    named += [key for key in _MODEL_SPECIFIC if key in body]  # a model may refuse one it does not offer first
     params = tuple(dict.fromkeys(named))
     binding = [reason for _, bound, reason in problems if bound]
     if binding:

@@ -1,14 +1,19 @@
-"""Requests that break exactly one rule; each knows which parameter the error should name."""
+"""Requests that break exactly one rule; each knows which parameter the error should name.
+
+Invalid streamed requests break different parameters (temperature, messages, the context length),
+so a server that validates only one of them before it starts a stream is still caught.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
-from ..engine import NotApplicable
+from ..engine import NotApplicable, Skip
 from ..evidence import Evidence
 from ..suite import SUITE
 from ..target import OMIT, Context
+from ..wire.client import STALL_KINDS
 from .prompts import GREETING, WEATHER_TOOL
 
 Mutation = Callable[[Context], dict[str, Any]]
@@ -61,6 +66,8 @@ _INVALID: list[tuple[str, str, Mutation, str | None, tuple[str, ...]]] = [
                        {"role": "tool", "tool_call_id": "call_missing", "content": "42"}]), "messages", ()),
     ("stream_temperature_too_high", "temperature 2.5 with stream true: the error must come before any stream.",
      lambda c: c.body(GREETING, temperature=2.5, stream=True), "temperature", ("invalid_stream",)),
+    ("stream_empty_messages", "messages is an empty array with stream true: the error must come before any stream.",
+     lambda c: c.body([], stream=True), "messages", ("invalid_stream",)),
 ]
 
 _SMOKE = {"missing_messages", "temperature_too_high"}
@@ -96,3 +103,76 @@ def bad_credentials(ctx: Context) -> Evidence:
     missing = ctx.send(body, auth=False)
     wrong = ctx.send(body, api_key="sk-conformance-wrong-key-0000")
     return Evidence(ctx, body, missing, related={"wrong_key": wrong})
+
+
+# --- context-length overflow ----------------------------------------------------------------------
+
+# Where GET /models declares a model's context length: OpenRouter and LM Studio (context_length,
+# max_context_length), Groq (context_window), vLLM (max_model_len), llama-server (meta.n_ctx).
+_CONTEXT_KEYS = ("context_length", "context_window", "max_context_length", "max_model_len")
+# " the" is one token in every common tokenizer and never merges with its neighbours, so a prompt
+# of N such words is at least N tokens.  30 000 words (120 KB) keep the body, and its curl line,
+# under the 128 KiB a single shell argument may hold.  Without a declared context the probe sends
+# 10 000 words: more than the 2k-8k contexts local servers default to, and cheap where it fits.
+_WORD = "the"
+MAX_PROMPT_WORDS = 30_000
+UNDECLARED_PROMPT_WORDS = 10_000
+
+
+def declared_context(models: Any, model: str) -> tuple[int, str] | None:
+    """The context length GET /models declares for ``model``, with the key it was read from."""
+    data = models.get("data") if isinstance(models, dict) else None
+    entry = next((m for m in data if isinstance(m, dict) and m.get("id") == model), None) if isinstance(data, list) else None
+    if entry is None:
+        return None
+    meta = entry.get("meta")
+    found = [(entry.get(key), key) for key in _CONTEXT_KEYS]
+    found.append((meta.get("n_ctx") if isinstance(meta, dict) else None, "meta.n_ctx"))
+    return next(((v, key) for v, key in found if isinstance(v, int) and not isinstance(v, bool) and v > 0), None)
+
+
+def _answered(ev: Evidence) -> bool:
+    """A complete answer came back (a finish_reason, no error event): the prompt fitted the context."""
+    try:
+        if ev.streamed:
+            view = ev.stream
+            return view.error_event is None and any(acc.finish_reasons for acc in view.choices.values())
+        return any(choice.get("finish_reason") for choice in ev.choices())
+    except Skip:
+        return False
+
+
+def _overflow(ctx: Context, **fields: Any) -> Evidence:
+    """A prompt longer than the model's context: 1.25 x the declared context length (+ 64) in
+    one-token words, or 10 000 words without a declaration.  A declared context too large to
+    overflow within 30 000 words is a SKIP (nothing is sent); without a declaration, a complete
+    answer, or no answer within the timeout, means the prompt may have fitted: a SKIP, never a FAIL."""
+    declared = declared_context(ctx.facts.get("models"), ctx.target.model)
+    words = UNDECLARED_PROMPT_WORDS if declared is None else declared[0] * 5 // 4 + 64
+    if words > MAX_PROMPT_WORDS:
+        raise Skip(f"GET /models declares a context of {declared[0]} tokens ({declared[1]}): overflowing it "
+                   f"takes more than the {MAX_PROMPT_WORDS} words this probe sends")
+    body = ctx.body(" ".join([_WORD] * words), **fields)
+    ev = Evidence(ctx, body, ctx.send(body), param="messages")
+    if declared is None:
+        unknown = f"GET /models declares no context length (e.g. {_CONTEXT_KEYS[0]}), and a {words}-word prompt"
+        error = ev.exchange.error
+        if ev.exchange.status is None and error is not None and error.kind in STALL_KINDS:
+            raise Skip(f"{unknown} got no answer within the limits ({error.kind}): a context that holds it may take that long")
+        if ev.exchange.status == 200 and _answered(ev):
+            raise Skip(f"{unknown} was answered: it may fit the context")
+    return ev
+
+
+@SUITE.scenario("invalid")
+def context_overflow(ctx: Context) -> Evidence:
+    """A prompt longer than the model's context window (sized from the context length GET /models
+    declares): OpenAI answers 400 context_length_exceeded, param messages."""
+    return _overflow(ctx)
+
+
+@SUITE.scenario("invalid", "invalid_stream")
+def stream_context_overflow(ctx: Context) -> Evidence:
+    """The same overflowing prompt with stream true: the error must be an HTTP 4xx before any
+    stream starts, not a 200 stream that dies."""
+    return _overflow(ctx, stream=True)

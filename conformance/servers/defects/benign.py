@@ -6,11 +6,14 @@ import gzip
 import json
 import secrets
 import string
+from collections import Counter
 from typing import Any
 
+from conformance.servers.reference.errors import invalid
 from conformance.servers.reference.model import Completion, TokenLogprob, ToolCall, fragments, new_call_id, prompt_word
 from conformance.servers.reference.pipeline import Context, Stage, Wire
 from conformance.servers.reference.schema_instance import instance
+from conformance.servers.reference.tokenizer import VOCABULARY
 from conformance.servers.reference.validation import KNOWN_PARAMETERS
 
 from .edit import choices, rewrite_json
@@ -294,6 +297,17 @@ def connection_close(wire: Wire, ctx: Context) -> Wire:
     return wire
 
 
+@defect("models-without-context-length", Stage.WIRE, clause="ERR-02", verdict="PASS", benign=True,
+        summary="GET /models declares no context length (as api.openai.com): the overflow probe sends its largest prompt")
+def models_without_context_length(wire: Wire, ctx: Context) -> Wire:
+    if ctx.route == "models" and wire.status == 200:
+        listing = json.loads(b"".join(wire.pieces))
+        for model in listing["data"]:
+            model.pop("context_length", None)
+        wire.pieces = [json.dumps(listing).encode()]
+    return wire
+
+
 @defect("accept-unknown-parameters", Stage.REQUEST, clause="REQ-06", verdict="WARN", deviations=("D48",), benign=True,
         profile="openai-strict",
         summary="Unknown top-level parameters are silently ignored (200) instead of 400 unknown_parameter")
@@ -467,4 +481,64 @@ def strict_call_cut_by_cap(payload: Body, ctx: Context) -> Body:
     tools = payload.get("tools")
     if isinstance(tools, list) and any(isinstance(t, dict) and (t.get("function") or {}).get("strict") for t in tools):
         payload["max_tokens"] = 1  # the toy model needs 2+ tokens for any call
+    return payload
+
+
+_ASKED: Counter[str] = Counter()  # how often each seeded greedy request was answered
+
+
+@defect("best-effort-determinism", Stage.COMPLETION, clause="SSE-18", verdict="PASS", benign=True, collateral=("PAR-10",),
+        summary="At temperature 0 with a seed, identical requests get different texts (several slots and a prompt "
+                "cache: llama-server); the stream cannot be blamed, and seed reproducibility, a SHOULD, is a WARN")
+def best_effort_determinism(completion: Completion, ctx: Context) -> Completion:
+    request = ctx.request
+    if request is None or request.temperature != 0 or request.seed is None or request.logprobs:
+        return completion
+    asked = json.dumps({k: v for k, v in (ctx.payload or {}).items() if k not in ("stream", "stream_options")}, sort_keys=True)
+    word = VOCABULARY[_ASKED[asked] % len(VOCABULARY)]  # a different last word each time it is asked
+    _ASKED[asked] += 1
+    for choice in completion.choices:
+        if choice.tokens:
+            last = choice.tokens[-1]
+            choice.tokens[-1] = last[: len(last) - len(last.lstrip())] + word
+    return completion
+
+
+# --- capabilities a model does not offer: only generated requests use them -------------------------
+
+_MEDIA_PARTS = {"image_url": "Image", "input_audio": "Audio", "file": "File"}
+
+
+@defect("text-only-model", Stage.REQUEST, clause="REQ-02", verdict="PASS", benign=True, generated=True,
+        summary="A text-only model refuses image_url, input_audio and file parts with a clean 400 (llama-server "
+                "without a projector): a modality not offered, not a valid request refused")
+def text_only_model(payload: Body, ctx: Context) -> Body:
+    messages = payload.get("messages")
+    for message in messages if isinstance(messages, list) else ():
+        content = message.get("content") if isinstance(message, dict) else None
+        for part in content if isinstance(content, list) else ():
+            kind = part.get("type") if isinstance(part, dict) else None
+            if kind in _MEDIA_PARTS:
+                raise invalid(f"{_MEDIA_PARTS[kind]} input is not supported by this model.", param="messages",
+                              code="unsupported_content_type")
+    return payload
+
+
+@defect("reasoning-params-refused", Stage.REQUEST, clause="REQ-01", verdict="PASS", benign=True,
+        summary="A model without reasoning refuses verbosity and reasoning_effort with a clean 400 unsupported_parameter "
+                "(as api.openai.com does for such models); only schemathesis' generated requests send them")
+def reasoning_params_refused(payload: Body, ctx: Context) -> Body:
+    for name in ("verbosity", "reasoning_effort"):
+        if name in payload:
+            raise invalid(f"Unsupported parameter: '{name}' is not supported with this model.", param=name,
+                          code="unsupported_parameter")
+    return payload
+
+
+@defect("max-completion-tokens-binds", Stage.REQUEST, clause="FIN-02", verdict="PASS", benign=True, generated=True,
+        summary="Given both max_tokens and max_completion_tokens, the server honours max_completion_tokens, also "
+                "when it is the larger (the contract does not say which binds)")
+def max_completion_tokens_binds(payload: Body, ctx: Context) -> Body:
+    if "max_tokens" in payload and "max_completion_tokens" in payload:
+        del payload["max_tokens"]
     return payload

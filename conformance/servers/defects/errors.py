@@ -107,6 +107,15 @@ def validation_500(reply: ErrorReply, ctx: Context) -> ErrorReply:
     return reply
 
 
+@defect("context-overflow-500", Stage.ERROR, clause="ERR-03", verdict="FAIL", deviations=("D59",), collateral=("ERR-02",),
+        summary="A prompt longer than the context window is answered 500 server_error instead of 400 context_length_exceeded")
+def context_overflow_500(reply: ErrorReply, ctx: Context) -> ErrorReply:
+    if _error(reply).get("code") == "context_length_exceeded":
+        reply.status = 500
+        reply.body = {"error": dict(_error(reply), type="server_error", code=None)}
+    return reply
+
+
 @defect("500-empty-body-on-bad-role", Stage.ERROR, clause="ERR-03", verdict="FAIL", deviations=("D59",), collateral=("ERR-01", "ERR-02"),
         summary="An unsupported message role crashes the server: HTTP 500 with an empty body (mistral.rs)")
 def bad_role_500(reply: ErrorReply, ctx: Context) -> ErrorReply:

@@ -127,6 +127,36 @@ def stream_error_in_band(wire: Wire, ctx: Context) -> Wire:
     return wire
 
 
+def _wire_error(wire: Wire) -> dict[str, Any]:
+    """The error object of a JSON error answer ({} for any other answer)."""
+    try:
+        error = json.loads(b"".join(wire.pieces)).get("error")
+    except (ValueError, AttributeError):
+        return {}
+    return error if isinstance(error, dict) else {}
+
+
+@defect("stream-validates-temperature-only", Stage.WIRE, clause="SSE-13", verdict="FAIL", deviations=("D05",), collateral=("ERR-02",),
+        summary="With stream:true only temperature is checked before the stream starts: any other invalid value gets "
+                "200 text/event-stream carrying 'data: {error}' then [DONE]")
+def stream_validates_temperature_only(wire: Wire, ctx: Context) -> Wire:
+    if ctx.stream and wire.status == 400 and not wire.sse and _wire_error(wire).get("param") != "temperature":
+        return stream_error_in_band(wire, ctx)
+    return wire
+
+
+@defect("context-overflow-stream-dies", Stage.WIRE, clause="SSE-13", verdict="FAIL", deviations=("D05", "D60"), collateral=("ERR-02",),
+        summary="With stream:true a prompt longer than the context window gets 200 text/event-stream that closes "
+                "without a single event (llama-cpp-python)")
+def context_overflow_stream_dies(wire: Wire, ctx: Context) -> Wire:
+    if ctx.stream and not wire.sse and _wire_error(wire).get("code") == "context_length_exceeded":
+        wire.status = 200
+        wire.pieces = []
+        wire.headers["content-type"] = SSE_TYPE
+        wire.sse = True
+    return wire
+
+
 @defect("stream-error-not-last", Stage.CHUNKS, clause="SSE-14", verdict="FAIL", deviations=("D05",), collateral=("ENV-07", "SDK-02"),
         summary="An in-band {error} event appears mid-stream and the chunks continue after it")
 def stream_error_not_last(chunks: list[dict[str, Any]], ctx: Context) -> list[dict[str, Any]]:

@@ -31,6 +31,7 @@ class Defect:
     benign: bool = False      # True = valid-but-unusual variant the suite must accept
     collateral: tuple[str, ...] = ()  # other clause ids this defect also (legitimately) breaks
     profile: str = "compatible"  # the profile whose rules it breaks (vendor-only parameters: "vendor")
+    generated: bool = False   # only generated requests reach it: the kill matrix runs it with generated traffic on
 
 
 DEFECTS: dict[str, Defect] = {}
@@ -54,6 +55,7 @@ def defect(
     benign: bool = False,
     collateral: tuple[str, ...] = (),
     profile: str = "compatible",
+    generated: bool = False,
 ) -> Callable[[F], F]:
     """Register the decorated function as the ``stage`` hook of a new defect ``name``."""
     if name in DEFECTS:
@@ -68,7 +70,7 @@ def defect(
         raise ValueError(f"defect {name!r}: verdict {verdict!r} not in {sorted(allowed)}")
 
     def register(fn: F) -> F:
-        DEFECTS[name] = Defect(name, clause, verdict, deviations, summary, benign, collateral, profile)
+        DEFECTS[name] = Defect(name, clause, verdict, deviations, summary, benign, collateral, profile, generated)
         _HOOKS[name] = [(stage, fn)]
         return fn
 

@@ -7,7 +7,8 @@ from typing import Any
 
 from conformance.servers.reference.errors import ApiError, invalid
 from conformance.servers.reference.pipeline import Context, Stage
-from conformance.servers.reference.validation import MODELS
+from conformance.servers.reference.tokenizer import count_tokens, tokenize
+from conformance.servers.reference.validation import CONTEXT_TOKENS, MODELS
 
 from .registry import defect
 
@@ -210,4 +211,16 @@ def n_and_stream_500(payload: Body, ctx: Context) -> Body:
     n = payload.get("n")
     if payload.get("stream") is True and _number(n) and n > 1:
         raise ApiError(500, "Internal Server Error", type="server_error")
+    return payload
+
+
+@defect("context-overflow-truncated", Stage.REQUEST, clause="ERR-02", verdict="FAIL", collateral=("SSE-13",),
+        summary="A prompt longer than the context window is silently cut to fit and answered 200 (Ollama's num_ctx), "
+                "although GET /models declares the context length")
+def context_overflow_truncated(payload: Body, ctx: Context) -> Body:
+    texts = [m for m in _messages(payload) if isinstance(m.get("content"), str)]
+    if texts and sum(count_tokens(m["content"]) for m in texts) > CONTEXT_TOKENS // 2:
+        keep = CONTEXT_TOKENS // (2 * len(texts))
+        for message in texts:
+            message["content"] = "".join(tokenize(message["content"])[-keep:])
     return payload

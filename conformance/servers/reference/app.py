@@ -4,7 +4,8 @@ Routes (each chat/models route also exists under ``/defects/NAME1+NAME2/``, whic
 defects to that request on top of the server-wide ones; an unknown name is a 404):
 
 * ``POST /v1/chat/completions`` -- the Chat Completions endpoint.
-* ``GET /v1/models`` -- ``{"object": "list", "data": [...]}`` of the known model ids.
+* ``GET /v1/models`` -- ``{"object": "list", "data": [...]}`` of the known model ids, each with
+  its ``context_length`` (prompt tokens; a longer prompt is a 400 ``context_length_exceeded``).
 * ``GET /healthz`` -- ``{"status": "ok"}``.
 
 Every error is an OpenAI envelope with ``Content-Type: application/json``: 400 for invalid
@@ -31,7 +32,7 @@ from . import render
 from .errors import ApiError
 from .model import generate
 from .pipeline import Context, ErrorReply, Pipeline, Stage, Wire
-from .validation import MAX_BODY_BYTES, MODELS, parse_body, validate
+from .validation import CONTEXT_TOKENS, MAX_BODY_BYTES, MODELS, parse_body, validate
 from .wire import JSON_TYPE, dumps, error_wire, json_wire, sse_wire
 
 _log = logging.getLogger("conformance.reference")
@@ -95,7 +96,8 @@ class ReferenceApp:
         try:
             pipeline = self._pipeline(request)
             self._authorize(request, pipeline, ctx)
-            data = [{"id": model, "object": "model", "created": MODELS_CREATED, "owned_by": "conformance"} for model in MODELS]
+            data = [{"id": model, "object": "model", "created": MODELS_CREATED, "owned_by": "conformance",
+                     "context_length": CONTEXT_TOKENS} for model in MODELS]
             wire = json_wire(200, {"object": "list", "data": data})
         except ApiError as exc:
             wire = self._error(exc, pipeline, ctx)
