@@ -49,7 +49,15 @@ def _command(args: list[str], reports: Path, *, at: str | None = None, entry: st
     cmd = [*ENTRIES[entry], *args]
     if args[0] == "run":
         cmd += ["--api-key-env", "INTERRUPT_KEY", "--reports-dir", str(reports), "--quiet"]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, **popen)  # type: ignore[call-overload]
+    # As from a terminal: a test run started in the background (`cmd &`) inherits SIGINT ignored, and
+    # the command rightly keeps a signal ignored that it found ignored.
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,  # type: ignore[call-overload]
+                            preexec_fn=_default_signals, **popen)
+
+
+def _default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _finish(process: subprocess.Popen[str]) -> tuple[int, str, str]:
