@@ -114,6 +114,13 @@ KINDS: dict[str, Kind] = {
     "sampled_twice": _k(repeat=3, messages=user("Hello"), temperature=1),
     "nucleus_twice": _k(repeat=3, messages=user("Hello"), temperature=1, top_p=0.001),
     "seeded_twice": _k(repeat=3, messages=user("Hello"), temperature=1, seed=11),
+    "overflow": _k(messages=user(" ".join(["the"] * 5000))),  # the reference's context is 4096 tokens
+    "overflow_stream": _k(messages=user(" ".join(["the"] * 5000)), stream=True),
+    "empty_messages_stream": _k(messages=[], stream=True),
+    "audio": _k(messages=[{"role": "user", "content": [{"type": "text", "text": "hi"}, {"type": "input_audio", "input_audio": {
+        "data": "UklGRiQAAABXQVZFZm10IBAAAAABAAEAQB8AAEAfAAABAAgAZGF0YQAAAAA=", "format": "wav"}}]}]),
+    "verbosity": _k(messages=user("hi"), verbosity="low"),
+    "both_caps": _k(messages=user("Write a long story"), max_tokens=3, max_completion_tokens=7),
     # " bridge" (token 134) is in the greedy answer to this prompt; see reference/capabilities.yaml
     "logit_bias": _k(messages=user("Write 8 words about a quiet morning. Output only the words."), temperature=0,
                      logit_bias={"134": -100}),
@@ -408,6 +415,12 @@ CASES: dict[str, tuple[str, Check]] = {
     "validation-500": ("invalid", lambda c, m: m.status == 500 and m.error["message"] == c.error["message"]),
     "500-empty-body-on-bad-role": ("invalid_role", lambda c, m: c.status == 400 and m.status == 500 and m.raw == b""),
     "validation-error-200": ("invalid", lambda c, m: c.status == 400 and m.status == 200 and m.error == c.error),
+    "context-overflow-500": ("overflow", lambda c, m: c.error["code"] == "context_length_exceeded" and m.status == 500),
+    "context-overflow-truncated": ("overflow", lambda c, m: c.status == 400 and m.status == 200 and m.choice["finish_reason"]),
+    "context-overflow-stream-dies": ("overflow_stream", lambda c, m: c.error["code"] == "context_length_exceeded" and m.status == 200
+                                     and m.content_type.startswith("text/event-stream") and m.events == []),
+    "stream-validates-temperature-only": ("empty_messages_stream", lambda c, m: c.status == 400 and m.status == 200
+                                          and json.loads(m.events[0])["error"] == c.error),
     "auth-not-enforced": ("bad_key", lambda c, m: c.status == 401 and m.status == 200),
     "auth-error-flat": ("bad_key", lambda c, m: m.status == 401 and m.json == {"message": "Invalid API Key"} and c.error["code"] == "invalid_api_key"),
     "json-content-type-text-plain": ("text", lambda c, m: m.content_type.startswith("text/plain") and m.json["choices"] == c.json["choices"]),
@@ -462,6 +475,12 @@ CASES: dict[str, tuple[str, Check]] = {
     "usage-counts-one-choice": ("n", lambda c, m: m.json["usage"]["completion_tokens"] == c.json["usage"]["completion_tokens"] // 3),
     "stream-usage-per-choice": ("stream_n_usage", lambda c, m: sum(1 for ch in c.chunks if ch.get("usage")) == 1
                                 and sum(1 for ch in m.chunks if ch.get("usage")) == 2),
+    "models-without-context-length": ("models", lambda c, m: c.json["data"][0]["context_length"] == 4096
+                                      and not any("context_length" in x for x in m.json["data"])),
+    "text-only-model": ("audio", lambda c, m: c.status == 200 and m.status == 400 and m.error["code"] == "unsupported_content_type"),
+    "reasoning-params-refused": ("verbosity", lambda c, m: c.status == 200 and m.status == 400 and m.error["param"] == "verbosity"),
+    "max-completion-tokens-binds": ("both_caps", lambda c, m: c.json["usage"]["completion_tokens"] == 3 and m.json["usage"]["completion_tokens"] == 7),
+    "best-effort-determinism": ("deterministic_twice", lambda c, m: len(contents(c)) == 1 and len(contents(m)) == 3),
     "strict-call-cut-by-cap": ("strict_tool", lambda c, m: c.choice["finish_reason"] == "tool_calls" and m.choice["finish_reason"] == "length"),
 }
 
