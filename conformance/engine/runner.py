@@ -81,6 +81,12 @@ class _SharedArtifacts:
             self._rendered = [a.to_dict() for a in getattr(self._evidence, "artifacts", lambda: [])()]
         return list(self._rendered)
 
+    def for_result(self, verdict: Verdict, outcome: Outcome) -> list[dict[str, Any]]:
+        """What a result shows: nothing for a PASS, the outcome's own artifacts, else the evidence's."""
+        if verdict is Verdict.PASS:
+            return []
+        return [a.to_dict() for a in outcome.artifacts] or self.get()
+
 
 class Runner:
     def __init__(
@@ -222,13 +228,8 @@ class Runner:
         if outcome is None:
             return None
         verdict = _lower_by_level(outcome, check.rule.level)
-        if verdict is Verdict.PASS:
-            artifacts: list[dict[str, Any]] = []
-        elif outcome.artifacts:
-            artifacts = [a.to_dict() for a in outcome.artifacts]
-        else:
-            artifacts = shared.get()
-        return self._result(check, scenario, outcome, verdict, artifacts, scenario_time + time.perf_counter() - started)
+        return self._result(check, scenario, outcome, verdict, shared.for_result(verdict, outcome),
+                            scenario_time + time.perf_counter() - started)
 
     def _prejudged(self, checks: list[CheckSpec], scenario: ScenarioSpec, judged: Judged,
                    scenario_time: float) -> list[Result]:
@@ -240,8 +241,7 @@ class Runner:
             if outcome is None:
                 continue
             verdict = _lower_by_level(outcome, check.rule.level)
-            artifacts = [] if verdict is Verdict.PASS else [a.to_dict() for a in outcome.artifacts] or shared.get()
-            results.append(self._result(check, scenario, outcome, verdict, artifacts, scenario_time))
+            results.append(self._result(check, scenario, outcome, verdict, shared.for_result(verdict, outcome), scenario_time))
         return results
 
     def _result(self, check: CheckSpec, scenario: ScenarioSpec, outcome: Outcome, verdict: Verdict,
