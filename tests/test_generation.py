@@ -225,6 +225,22 @@ def test_fuzz_stops_on_budget_and_shrink_limit() -> None:
     assert "shrink limit" in capped.stopped and "envelope.choice_count" in capped.findings
 
 
+def test_fuzz_stops_shrinking_once_every_failure_is_small() -> None:
+    # Sizes are JSON lengths: any integer up to 10**9 is at most 10 bytes, so a limit of 10 makes
+    # the first failure small enough and nothing is spent on shrinking; without it, shrinking runs.
+    calls: list[int] = []
+
+    def counted(case: int) -> Observation:
+        calls.append(case)
+        return _probe(case)
+
+    quick = fuzz("t", st.integers(0, 10**9), counted, examples=50, seed_value=7, shrink_calls=500, small_enough=10)
+    assert "envelope.choice_count" in quick.findings and quick.findings["envelope.choice_count"].case >= 1000
+    assert calls[-1] >= 1000 and quick.calls == len(calls)  # ended on the first failure
+    full = fuzz("t", st.integers(0, 10**9), _probe, examples=50, seed_value=7, shrink_calls=500)
+    assert full.calls > quick.calls and full.findings["envelope.choice_count"].case == 1000
+
+
 @pytest.mark.parametrize("explicit", [[5, 2000]])
 def test_fuzz_runs_explicit_cases_first(explicit: list[int]) -> None:
     seen: list[int] = []

@@ -9,8 +9,9 @@ the smallest failing request seen (the last replay Hypothesis makes is the minim
 tallies every other verdict, so a check that never saw a case it could judge is told apart from
 one that held.
 
-Cost control: ``shrink_calls`` caps the requests spent after the first failure, and a
-``BudgetExhausted`` from the probe (the run's ``--max-requests`` / ``--max-tokens-total``) stops
+Cost control: ``shrink_calls`` caps the requests spent after the first failure, shrinking ends
+once every failure found is at most ``small_enough`` bytes (already a readable reproduction; each
+further step costs a request), and a ``BudgetExhausted`` from the probe (the run's ``--max-requests`` / ``--max-tokens-total``) stops
 the run cleanly.  Both keep everything found so far.  A ``CannotJudge`` from the probe (the target
 stalled, or the run was stopped) ends the run at once, without shrinking; it is raised again
 unless something was found.
@@ -143,6 +144,7 @@ def fuzz(
     examples: int,
     seed_value: int,
     shrink_calls: int,
+    small_enough: int = 0,
     explicit: Iterable[T] = (),
 ) -> FuzzReport[T]:
     """Run ``examples`` generated cases (plus ``explicit`` ones first) through ``probe``.
@@ -161,6 +163,8 @@ def fuzz(
         if first_failure_at and report.calls - first_failure_at[0] >= shrink_calls:
             report.stopped = f"shrink limit of {shrink_calls} requests reached"
             raise _Stop
+        if report.findings and all(f.size <= small_enough for f in report.findings.values()):
+            raise _Stop  # every failure is already small: shrinking further would only cost requests
         try:
             observation = probe(case)
         except BudgetExhausted as exc:

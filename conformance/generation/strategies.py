@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import string
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any, NamedTuple
 
 from hypothesis import strategies as st
@@ -68,15 +69,21 @@ class InvalidRequest(NamedTuple):
 
 
 # --- building blocks ---------------------------------------------------------------------------
+# Builders are cached: a strategy object made anew inside every draw has Hypothesis recompute its
+# label (a walk over the whole strategy tree) each time, which was most of the CPU a generated
+# request cost.
 
+@cache
 def _text_parts() -> st.SearchStrategy[list[dict[str, Any]]]:
     return st.lists(st.builds(lambda t: {"type": "text", "text": t}, TEXT), min_size=1, max_size=3)
 
 
+@cache
 def _text_content() -> st.SearchStrategy[Any]:
     return st.one_of(TEXT, _text_parts())
 
 
+@cache
 def _user_part(multimodal: bool) -> st.SearchStrategy[dict[str, Any]]:
     text = st.builds(lambda t: {"type": "text", "text": t}, TEXT)
     if not multimodal:
@@ -90,17 +97,20 @@ def _user_part(multimodal: bool) -> st.SearchStrategy[dict[str, Any]]:
     return st.one_of(text, image, audio, file)
 
 
+@cache
 def _user_message(multimodal: bool) -> st.SearchStrategy[dict[str, Any]]:
     content = st.one_of(TEXT, st.lists(_user_part(multimodal), min_size=1, max_size=3))
     return st.fixed_dictionaries({"role": st.just("user"), "content": content}, optional={"name": IDENT})
 
 
+@cache
 def _instruction_message() -> st.SearchStrategy[dict[str, Any]]:
     return st.fixed_dictionaries(
         {"role": st.sampled_from(["system", "developer"]), "content": _text_content()}, optional={"name": IDENT}
     )
 
 
+@cache
 def _assistant_message() -> st.SearchStrategy[dict[str, Any]]:
     refusal = st.builds(lambda t: [{"type": "refusal", "refusal": t}], TEXT)
     return st.fixed_dictionaries({"role": st.just("assistant"), "content": st.one_of(TEXT, _text_parts(), refusal)})
@@ -173,6 +183,7 @@ def tool_definitions(draw: st.DrawFn) -> list[dict[str, Any]]:
     return tools
 
 
+@cache
 def _sampling() -> dict[str, st.SearchStrategy[Any]]:
     def bounded(lo: float, hi: float) -> st.SearchStrategy[float]:
         return st.one_of(st.sampled_from([lo, (lo + hi) / 2, hi]), st.floats(lo, hi, allow_nan=False))

@@ -56,6 +56,14 @@ def _shrink_calls(examples: int) -> int:
     return max(10, 2 * examples)
 
 
+def _small_enough(ctx: Context) -> int:
+    """Shrinking stops at a failing request at most this many bytes long: 64 more than the smallest
+    chat request for the target's model is already a readable reproduction, and each further
+    shrinking step costs a request (on a target failing most invalid requests, most of a run's
+    generated traffic was shrinking steps)."""
+    return len(json.dumps(ctx.body(" ", max_tokens=1), ensure_ascii=False)) + 64
+
+
 def judge_exchange(ctx: Context, judge: CaseJudge, expectation: Expectation, body: Any, exchange: Any) -> Observation:
     """One generated exchange judged by every check its tags select."""
     params = expectation.params if expectation.kind == "invalid" else None
@@ -163,7 +171,8 @@ def fuzz_valid(ctx: Context, judge: CaseJudge) -> Judged:
     strategy = valid_requests(ctx.target.model, strict=ctx.profile.strict, vendor=ctx.profile.vendor,
                               max_tokens=ctx.max_tokens, multimodal=True)
     report = fuzz("fuzz_valid", strategy, _valid_probe(ctx, judge), examples=examples,
-                  seed_value=scenario_seed(ctx, "fuzz_valid"), shrink_calls=_shrink_calls(examples))
+                  seed_value=scenario_seed(ctx, "fuzz_valid"), shrink_calls=_shrink_calls(examples),
+                  small_enough=_small_enough(ctx))
     return _verdicts(ctx, [report])
 
 
@@ -172,7 +181,7 @@ def _fuzz_invalid(ctx: Context, judge: CaseJudge, name: str, stream: bool) -> Ju
     strategy: st.SearchStrategy[InvalidRequest] = invalid_requests(
         ctx.target.model, strict=ctx.profile.strict, vendor=ctx.profile.vendor, stream=stream, max_tokens=ctx.max_tokens)
     report = fuzz(name, strategy, _invalid_probe(ctx, judge), examples=examples, seed_value=scenario_seed(ctx, name),
-                  shrink_calls=_shrink_calls(examples))
+                  shrink_calls=_shrink_calls(examples), small_enough=_small_enough(ctx))
     _health(ctx, judge, report)
     return _verdicts(ctx, [report])
 
