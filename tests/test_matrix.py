@@ -175,3 +175,23 @@ def test_sigterm_stops_the_matrix_and_writes_what_ran(tmp_path: Path) -> None:
     document = json.loads((tmp_path / "r" / "latest-matrix" / "matrix.json").read_text(encoding="utf-8"))
     assert document["interrupted"] and schemas.errors(schemas.MATRIX, document) == []
     assert document["columns"][-1]["error"] == "not started: interrupted"
+
+
+def test_real_tier_matrix_file_and_published_table(tmp_path: Path) -> None:
+    """The real tier's matrix (tests/real/matrix.py): its file is one the matrix command accepts, one
+    target per server × model; the published Markdown keeps no local link, port or machine path."""
+    from conformance import matrix_file
+    from tests.real import matrix as real_matrix
+    from tests.real.servers import RealServer
+    from tests.real.test_real_tier import COMBOS, PROFILES, ROOT
+
+    path = tmp_path / "targets.toml"
+    path.write_text(real_matrix.matrix_file([RealServer(c) for c in COMBOS]), encoding="utf-8")
+    cells = matrix_file.load(path, ["test"]).cells
+    assert len(cells) == len(COMBOS) * len(PROFILES)
+    assert len({(c.target, c.model) for c in cells}) == len(COMBOS)
+    raw = (f"# Compatibility matrix\n\n1 runs from {ROOT}/reports/targets.toml.\n\n| run | target URL |\n"
+           "| [a/tiny (compatible)](cells/a/report.html) | http://127.0.0.1:43121/v1 |\n| HTTP-01 | [✅ PASS](cells/a/x.html#k) |\n")
+    text = real_matrix.publishable(raw, {"a": "1.0"})
+    assert "](" not in text.replace("[README.md](README.md)", "") and ":43121" not in text and str(ROOT) not in text
+    assert text.startswith("# Compatibility matrix\n") and "| HTTP-01 | ✅ PASS |" in text and "a 1.0" in text
