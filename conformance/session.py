@@ -152,6 +152,10 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
         manifest = _manifest(config, profile)
         checks, scenarios = select_checked(profile, config, manifest)  # imports the whole suite: ~0.5 s, interrupts still held
         interrupts.deliver()  # an interrupt held since the CLI started is raised here, inside the guard
+        if any("sdk" in s.tags for s in scenarios):
+            from .sdk.client import preload
+
+            preload()
         with resolve_target(config) as target:
             if not target.model:
                 raise ValueError("--model is required with --base-url")

@@ -10,6 +10,7 @@ exchange the checks can compare the SDK's parse against.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import httpx
@@ -48,6 +49,19 @@ class WireTransport(httpx.BaseTransport):
             raise httpx.ReadError(f"{error.kind}: {error.message}" if error else "no response", request=request)
         returned = [(k, v) for k, v in exchange.headers if k.lower() not in _NOT_RETURNED]
         return httpx.Response(exchange.status, headers=returned, content=exchange.body, request=request)
+
+
+def preload() -> None:
+    """Start importing the SDK in the background (about a second of CPU, mostly its types): a run
+    calls this before its preflight, so the SDK scenarios do not start with it."""
+
+    def load() -> None:
+        try:
+            import openai  # noqa: F401
+        except ImportError:
+            pass  # the SDK scenarios SKIP, saying how to install it
+
+    threading.Thread(target=load, name="sdk-import").start()
 
 
 def openai_client(transport: WireTransport) -> Any:
