@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from . import atomic, charts, html_causes, html_timing, json_report
+from . import atomic, charts, differences, html_causes, html_timing, json_report
 from .findings import LEVEL_ORDER, VERDICT_ORDER, causes, findings
 from .markup import chip, details, esc, exchange_label, pre
 
@@ -274,6 +274,8 @@ def build(document: dict[str, Any]) -> str:
     ordered = findings(document, VERDICT_ORDER)
     anchors = {id(r): f"r{i}" for i, r in enumerate(ordered)}
     body.append(html_causes.section(causes(document, html_causes.VERDICTS), anchors))
+    if document.get("differences"):
+        body.append(differences.html(document["differences"]))
     exchanges = _Exchanges()
     body.append(f'<section id="results"><h2>Results</h2>{_filters(results)}'
                 f'{"".join(_result(anchors[id(r)], r, exchanges) for r in ordered)}</section>')
