@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from . import cassette
 from .engine import Budget
-from .preflight import SetupError, preflight
+from .preflight import SetupError, TargetUnreachable, preflight
 from .target import reported_tokens
 from .wire.client import Exchange, Limits, RawClient
 from .wire.redact import REDACTED, Redactor, url_secrets
@@ -59,9 +59,12 @@ def check_reachable(comparison: Comparison, budget: Budget) -> None:
     key, an unknown model or a wrong base URL is a SetupError naming it."""
     with comparison.client(budget) as client:
         try:
-            preflight(client, comparison.limits, model=comparison.model, key_env=comparison.api_key_env)
+            preflight(client, comparison.limits, model=comparison.model, key_env=comparison.api_key_env,
+                      key_flag="--compare-api-key-env")
+        except TargetUnreachable as exc:
+            raise SetupError(f"comparison target unreachable: {exc}") from None
         except SetupError as exc:
-            raise SetupError(f"comparison target ({_shown(comparison.base_url)}): {exc}") from None
+            raise SetupError(f"comparison target {_shown(comparison.base_url)}: {exc}") from None
 
 
 # --- the requests -----------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_CAPABILITIES = Path(__file__).resolve().parent / "servers" / "reference" / "capabilities.yaml"
 
 
-__all__ = ["RunConfig", "RunReport", "SetupError", "TargetUnreachable", "execute", "resolve_target", "select"]
+__all__ = ["RunConfig", "RunReport", "SetupError", "TargetUnreachable", "comparison_of", "execute", "resolve_target", "select"]
 
 
 @dataclass
@@ -152,14 +152,14 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
     owned = interrupts.holding()  # the command's: held again once the guard ends, so its report gets written
     recorder = Recorder()
-    comparison = _comparison(config)
+    comparison = comparison_of(config)
     compare_budget = Budget()
     differences: dict[str, Any] | None = None
     try:
         manifest = _manifest(config, profile)
         checks, scenarios = select_checked(profile, config, manifest)  # imports the whole suite: ~0.5 s, interrupts still held
         interrupts.deliver()  # an interrupt held since the CLI started is raised here, inside the guard
-        if comparison is not None:
+        if comparison is not None and config.diagnose:  # the pytest plugin checks it once, before its shards
             emit(PhaseChanged("preflight"))
             differential.check_reachable(comparison, compare_budget)
         with resolve_target(config) as target:
@@ -214,7 +214,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
                      differences)
 
 
-def _comparison(config: RunConfig) -> differential.Comparison | None:
+def comparison_of(config: RunConfig) -> differential.Comparison | None:
     """Differential mode's target (None without --compare-to)."""
     if not config.compare_to:
         return None

@@ -13,6 +13,24 @@ SHOWN_PLACES = 5  # scenarios named per difference (report.json keeps them all)
 MAX_ROWS = 100
 
 
+def merged_sections(sections: list[dict[str, Any]], setup_requests: int = 0) -> dict[str, Any] | None:
+    """One section from the sections of several shards of a run (None when there is none)."""
+    if not sections:
+        return None
+    grouped: dict[tuple[str, str, str], list[dict[str, str]]] = {}
+    for section in sections:
+        for item in section["items"]:
+            grouped.setdefault((item["aspect"], item["this"], item["comparison"]), []).extend(item["where"])
+    return {
+        "comparison": sections[0]["comparison"],
+        "requests": setup_requests + sum(s["requests"] for s in sections),
+        "tokens": sum(s["tokens"] for s in sections),
+        "compared": sum(s["compared"] for s in sections),
+        "not_compared": [n for s in sections for n in s["not_compared"]],
+        "items": [{"aspect": a, "this": m, "comparison": t, "where": where} for (a, m, t), where in sorted(grouped.items())],
+    }
+
+
 def places(item: dict[str, Any]) -> str:
     """Where a difference was seen: the first scenarios and how many more."""
     names = list(dict.fromkeys(w["scenario"] for w in item["where"]))
