@@ -30,6 +30,9 @@ from .wire.redact import REDACTED, Redactor, url_secrets
 
 # Headers the client sets itself, or that belong to the run's target (its key, its extra headers).
 _OWN_HEADERS = frozenset({"host", "content-length", "user-agent", "accept-encoding", "connection", "transfer-encoding"})
+# Paths kept of one answer: a hostile answer with thousands of keys must not bloat the report.
+MAX_PATHS = 300
+_PATH_CHARS = 200
 # Sent where the run sent a deliberately wrong key: the comparison target must refuse it too.
 WRONG_KEY = "sk-conformance-comparison-wrong-key"
 
@@ -225,8 +228,12 @@ def _fields(value: Any, prefix: str) -> dict[str, str]:
 
 
 def _walk(value: Any, path: str, found: dict[str, set[str]]) -> None:
-    """Every path of a JSON value with the types seen there; array elements share one path (``[]``)."""
-    found.setdefault(path or "(root)", set()).add(_json_type(value))
+    """Every path of a JSON value with the types seen there; array elements share one path (``[]``);
+    at most MAX_PATHS paths, in document order."""
+    key = (path or "(root)")[:_PATH_CHARS]
+    if key not in found and len(found) >= MAX_PATHS:
+        return
+    found.setdefault(key, set()).add(_json_type(value))
     if isinstance(value, dict):
         for key, item in value.items():
             _walk(item, f"{path}.{key}" if path else str(key), found)

@@ -163,3 +163,9 @@ def test_the_comparison_model_replaces_the_runs_in_the_bytes_sent() -> None:
     body = b'{"model" : "reference-model","messages":[{"role":"user","content":"model reference-model"}]}'
     assert differential._with_model(body, "reference-model", "gpt-4o-mini") == \
         b'{"model" : "gpt-4o-mini","messages":[{"role":"user","content":"model reference-model"}]}'
+
+
+def test_a_hostile_answer_with_thousands_of_keys_keeps_the_report_bounded() -> None:
+    wide = _exchange(json.dumps({f"k{i}": i for i in range(5000)}).encode())
+    shape = differential.signature(wide)
+    assert sum(1 for aspect in shape if aspect.startswith("field ")) == differential.MAX_PATHS
