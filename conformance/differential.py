@@ -118,7 +118,7 @@ def pairs(recordings: dict[str, Any], base_url: str, model: str, comparison: Com
     return found, skipped
 
 
-def _outgoing(ex: Exchange, base_url: str, model: str, compare_model: str, dropped: frozenset[str] | set[str],
+def _outgoing(ex: Exchange, base_url: str, model: str, compare_model: str, dropped: frozenset[str],
               auth_header: str) -> tuple[Outgoing | None, str]:
     request = ex.request
     base_path = urlsplit(base_url).path.rstrip("/")
@@ -127,16 +127,14 @@ def _outgoing(ex: Exchange, base_url: str, model: str, compare_model: str, dropp
         return None, f"{request.method} requests are not sent again"
     if not path.startswith(base_path):
         return None, "the request went outside the target's base URL"
+    route, body = path[len(base_path):], _with_model(request.body, model, compare_model)
     headers = tuple((n, v) for n, v in request.headers if n.lower() not in dropped and REDACTED not in v)
-    body = _with_model(request.body, model, compare_model)
     if request.key_header is not None:  # the run's key went out, or a per-call key (wrong on purpose)
         wrong = request.key_env is None
-        return Outgoing(request.method, path[len(base_path):], body, headers, auth=not wrong,
-                        api_key=WRONG_KEY if wrong else None), ""
+        return Outgoing(request.method, route, body, headers, auth=not wrong, api_key=WRONG_KEY if wrong else None), ""
     if any(n.lower() == auth_header.lower() for n, _ in request.headers):  # a wrong key given as a header
-        return Outgoing(request.method, path[len(base_path):], body,
-                        (*headers, ("Authorization", f"Bearer {WRONG_KEY}")), auth=False), ""
-    return Outgoing(request.method, path[len(base_path):], body, headers, auth=False), ""
+        return Outgoing(request.method, route, body, (*headers, ("Authorization", f"Bearer {WRONG_KEY}")), auth=False), ""
+    return Outgoing(request.method, route, body, headers, auth=False), ""
 
 
 def _with_model(body: bytes, model: str, compare_model: str) -> bytes:

@@ -49,6 +49,7 @@ from .shards import parse_shard, partition
 
 if TYPE_CHECKING:
     from ..baseline import Baseline
+    from ..differential import Comparison
 
 Pair = tuple[CheckSpec, ScenarioSpec]
 
@@ -215,8 +216,7 @@ class RunState:
         from ..preflight import preflight
         from ..wire.client import RawClient
 
-        config, budget = self.run_config(), Budget()
-        comparison = comparison_of(config)
+        comparison = self._comparison()
         if comparison is not None:
             from ..differential import check_reachable
 
@@ -229,6 +229,7 @@ class RunState:
                 self.compare_setup_requests = spent.requests
         if self.embedded:
             return
+        config, budget = self.run_config(), Budget()
         with resolve_target(config) as t, RawClient(
                 t.base_url, api_key=t.api_key, auth_header=t.auth_header, auth_scheme=t.auth_scheme,
                 extra_headers=dict(config.headers), secret_headers=config.secret_headers, limits=config.limits,
@@ -240,6 +241,12 @@ class RunState:
                 raise pytest.UsageError(f"conformance: {prefix}{exc}") from None
             finally:
                 self.setup_requests = budget.requests
+
+    def _comparison(self) -> Comparison | None:
+        """--conformance-compare-to's target (None without it); no embedded server is started for it."""
+        from .. import settings
+
+        return comparison_of(settings.run_config(self.options.resolved, self.options.profile, self.command))
 
     def _capabilities(self) -> str | None:
         """--conformance-capabilities; the embedded server is judged against its own manifest, as `conformance run` does."""
@@ -329,7 +336,7 @@ class RunState:
     def _merged(self, interrupted: bool) -> RunReport:
         started = min(r["started_at"] for r in self.runs)
         provenance = dict(self.runs[0]["provenance"])
-        comparison = comparison_of(self.run_config())
+        comparison = self._comparison()
         redactor = Redactor([*(k for k in (self._api_key, os.environ.get(self.options.api_key_env)) if k),
                              *url_secrets(provenance["target_url"]), *(comparison.secrets() if comparison else ())])
         provenance["command"] = redactor.text(shlex.join(self.command))
