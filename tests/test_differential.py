@@ -77,6 +77,7 @@ def test_a_mutant_shows_exactly_its_difference(tmp_path: Path, comparison_server
     summary, page = (run_dir / "summary.md").read_text(encoding="utf-8"), (run_dir / "report.html").read_text(encoding="utf-8")
     aspect = next(iter(MUTANTS[defect]))[0]
     assert "Differences from the comparison target" in summary and "Differences from the comparison target" in page
+    assert '<a href="#differences">' in page
     assert aspect.replace("[", "\\[").replace("]", "\\]") in summary
     assert all(w["request"].startswith(("POST /chat/completions", "GET /models"))
                for i in document["differences"]["items"] for w in i["where"])

@@ -111,6 +111,13 @@ _TOC = ('<nav class="toc" aria-label="sections"><a href="#summary">Summary</a><a
         '<a href="#results">Results</a><a href="#timing">Timing</a><a href="#exchanges">Exchanges</a>'
         '<a href="#provenance">Provenance</a></nav>')
 
+
+def _toc(differences: bool) -> str:
+    """The section links; Differences only in differential mode."""
+    return _TOC.replace('<a href="#results">', '<a href="#differences">Differences</a><a href="#results">') \
+        if differences else _TOC
+
+
 _STATUS_TEXT = {
     "conformant": "every MUST clause passed",
     "partial": "no MUST clause failed, but some were not judged (skipped, errored or inconclusive)",
@@ -263,7 +270,7 @@ def build(document: dict[str, Any]) -> str:
         f'<header class="banner status-{esc(status)}"><h1 id="status">{esc(status.upper())}</h1>'
         f"<p>{esc(_STATUS_TEXT.get(status, ''))}. Profile {esc(run['profile'])} · target {esc(prov['target_url'])}"
         f" · model {esc(prov['model'])} · run {esc(run['id'])} · {esc(run['started_at'])}</p></header><main>"
-        f"{_TOC}",
+        f"{_toc(bool(document.get('differences')))}",
         f'<section id="summary"><h2>Summary</h2>{interrupted}<p>{summary["total"]} results, {run["requests"]} requests, '
         f'{run["tokens"]} tokens, {run["duration_s"]} s. {totals}</p><div class="tables">'
         f'{_bars([("level", summary["by_level"], levels), ("area", summary["by_area"], sorted(summary["by_area"]))])}'
