@@ -97,6 +97,13 @@ def rebuild(recording: dict[str, Any], ctx: Context) -> Evidence:
                     param=decode(recording["param"]), capability=recording.get("capability"))
 
 
+def exchanges(recording: dict[str, Any]) -> list[tuple[str, Exchange]]:
+    """The exchanges of a recording, by label, primary first; NotReplayable when it was not recorded whole."""
+    if not recording.get("replayable"):
+        raise NotReplayable(recording.get("reason") or "not recorded")
+    return [(item["label"], _rebuild_exchange(item)) for item in recording["exchanges"]]
+
+
 # --- exchanges -------------------------------------------------------------------------------------
 
 

@@ -100,6 +100,13 @@ def base_url(text: str) -> str:
     return text if parts.query else text.rstrip("/")
 
 
+def compare_url(text: str) -> str:
+    """The comparison target's base URL: as `base_url`, with its own reason when empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty (an unset variable?); omit it to run without a comparison")
+    return base_url(text)
+
+
 def text(value: str) -> str:
     """A non-empty one-line value."""
     if not value.strip() or _BAD_TEXT.search(value):
@@ -219,6 +226,14 @@ OPTIONS: tuple[Option, ...] = (
            parse=seconds, commands=(RUN,), metavar="S"),
     Option("baseline", "known failures (YAML/JSON, see `conformance baseline`): only new ones and expired waivers fail",
            parse=Path, commands=(RUN,), metavar="FILE"),
+    # comparison (differential mode)
+    Option("compare_to", "differential mode: send the run's requests again to this base URL (another server, or the "
+           "official API) and report the structural differences of the answers", parse=compare_url, group="comparison",
+           commands=(RUN,), metavar="URL"),
+    Option("compare_model", "model id for the comparison target (default: the run's model)", group="comparison",
+           commands=(RUN,), metavar="MODEL"),
+    Option("compare_api_key_env", "environment variable holding the comparison target's API key (unset: no key sent)",
+           default="COMPARE_API_KEY", group="comparison", commands=(RUN,), metavar="VAR"),
     # output (pytest has its own -q and --color)
     Option("quiet", "no progress display, summary only", kind="flag", default=False, group="output", plugin=None),
     Option("no_color", "no colours (also when NO_COLOR is set)", kind="flag", default=False, group="output", plugin=None),

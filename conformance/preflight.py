@@ -36,10 +36,10 @@ def quick_limits(limits: Limits) -> Limits:
 
 
 def preflight(client: RawClient, limits: Limits = Limits(), *, model: str | None = None, key_env: str = "OPENAI_API_KEY",
-              wait: float = 0.0) -> dict[str, Any]:
+              wait: float = 0.0, key_flag: str = "--api-key-env") -> dict[str, Any]:
     """GET /models (polled for up to `wait` seconds while unreachable), then, when `model` is
-    given, one tiny chat request whose answer is diagnosed.  Raises SetupError; returns the facts
-    recorded for the run."""
+    given, one tiny chat request whose answer is diagnosed (`key_flag`: the option naming the key's
+    variable, for the hints).  Raises SetupError; returns the facts recorded for the run."""
     quick = quick_limits(limits)
     ex = _models(client, quick, wait)
     if _unreachable(ex):
@@ -59,7 +59,7 @@ def preflight(client: RawClient, limits: Limits = Limits(), *, model: str | None
         except BudgetExhausted:
             return facts
         facts["preflight_chat_status"] = chat.status
-        diagnose(client, chat, model, facts.get("models"), key_env)
+        diagnose(client, chat, model, facts.get("models"), key_env, key_flag)
     return facts
 
 
@@ -85,16 +85,19 @@ def _unreachable(ex: Exchange) -> bool:
     return ex.status is None and ex.error is not None and ex.error.kind in UNREACHABLE_KINDS
 
 
-def diagnose(client: RawClient, chat: Exchange, model: str, models: object, key_env: str) -> None:
+def diagnose(client: RawClient, chat: Exchange, model: str, models: object, key_env: str,
+             key_flag: str = "--api-key-env") -> None:
     """Raise SetupError when the chat answer shows a set-up mistake rather than a server's behaviour."""
     url = client.url(CHAT_PATH)
     said = _target_message(chat, client)
     if chat.status in (401, 403):
         if client.api_key:
             raise SetupError(f"the key was refused: POST {url} answered HTTP {chat.status}{said}; "
-                             f"check the key in ${key_env} (and --auth-header / --no-bearer if the target expects another form)")
+                             f"check the key in ${key_env}"
+                             + (" (and --auth-header / --no-bearer if the target expects another form)"
+                                if key_flag == "--api-key-env" else ""))
         raise SetupError(f"the target requires an API key: POST {url} answered HTTP {chat.status}{said}; "
-                         f"put the key in $OPENAI_API_KEY or name its variable with --api-key-env")
+                         f"put the key in ${key_env} or name its variable with {key_flag}")
     if chat.status == 404 and _about_model(chat, model):
         offered = model_ids(models)
         listing = f"GET /models offers: {', '.join(offered[:20])}" if offered else "GET /models listed no model"

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, capabilities, interrupts, schema, selection
+from . import __version__, capabilities, differential, interrupts, schema, selection
 from .cassette import Recorder
 from .engine import Budget, CheckSpec, Handler, PhaseChanged, Result, ResultReady, Runner, RunStarted, ScenarioSpec, Verdict
 from .engine.events import ignore
@@ -39,7 +39,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_CAPABILITIES = Path(__file__).resolve().parent / "servers" / "reference" / "capabilities.yaml"
 
 
-__all__ = ["RunConfig", "RunReport", "SetupError", "TargetUnreachable", "execute", "resolve_target", "select"]
+__all__ = ["RunConfig", "RunReport", "SetupError", "TargetUnreachable", "comparison_of", "execute", "resolve_target", "select"]
 
 
 @dataclass
@@ -69,6 +69,9 @@ class RunConfig:
     require_auth: bool = False  # a server answering without a key FAILs ERR-05 (the certify profile always requires it)
     wait: float = 0.0  # seconds to keep polling an unreachable target at preflight
     diagnose: bool = True  # preflight chat request that turns set-up mistakes into SetupError
+    compare_to: str | None = None  # differential mode: the comparison target's base URL
+    compare_model: str | None = None  # its model; None: the run's
+    compare_api_key_env: str = "COMPARE_API_KEY"  # the variable holding its key (never a flag)
     resolved: dict[str, Any] = field(default_factory=dict)  # the options as resolved, for provenance
     command: list[str] = field(default_factory=lambda: list(sys.argv))
 
@@ -87,6 +90,7 @@ class RunReport:
     provenance: dict[str, Any]
     redactor: Redactor
     recordings: dict[str, Any] = field(default_factory=dict)  # scenario -> its evidence, for `conformance replay`
+    differences: dict[str, Any] | None = None  # differential mode: see differential.compare
 
 
 def select(profile: Profile, config: RunConfig,
@@ -148,10 +152,16 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
     owned = interrupts.holding()  # the command's: held again once the guard ends, so its report gets written
     recorder = Recorder()
+    comparison = comparison_of(config)
+    compare_budget = Budget()
+    differences: dict[str, Any] | None = None
     try:
         manifest = _manifest(config, profile)
         checks, scenarios = select_checked(profile, config, manifest)  # imports the whole suite: ~0.5 s, interrupts still held
         interrupts.deliver()  # an interrupt held since the CLI started is raised here, inside the guard
+        if comparison is not None and config.diagnose:  # the pytest plugin checks it once, before its shards
+            emit(PhaseChanged("preflight"))
+            differential.check_reachable(comparison, compare_budget)
         if any("sdk" in s.tags for s in scenarios):
             from .sdk.client import preload
 
@@ -165,6 +175,8 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
                 limits=config.limits, budget=budget, stall_limit=stall_limit(config.concurrency), key_env=config.api_key_env,
             )
             redactor = client.redactor
+            for secret in comparison.secrets() if comparison is not None else ():
+                redactor.add_secret(secret)  # the comparison key never reaches a report either
             with client:
                 emit(PhaseChanged("preflight"))
                 facts = preflight(client, config.limits, model=target.model if config.diagnose else None,
@@ -187,6 +199,11 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
                                      on_result=on_result, on_evidence=recorder.record).run()
                     outcome.results += closing.results
                     outcome.interrupted = closing.interrupted
+            if comparison is not None and not outcome.interrupted:
+                emit(PhaseChanged("comparing"))
+                differences = differential.compare(
+                    recorder.recordings, base_url=target.base_url, model=target.model, comparison=comparison,
+                    budget=compare_budget, run_headers=[n for n, _ in config.headers], auth_header=target.auth_header)
     except KeyboardInterrupt:
         outcome.interrupted = True
     finally:
@@ -197,7 +214,17 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(outcome.started_at)) + "-" + uuid.uuid4().hex[:6]
     provenance = _provenance(config, target, profile, facts, redactor, manifest)
     return RunReport(run_id, profile, target, outcome.results, outcome.started_at, outcome.finished_at,
-                     outcome.interrupted, budget.requests, budget.tokens, provenance, redactor, recorder.recordings)
+                     outcome.interrupted, budget.requests, budget.tokens, provenance, redactor, recorder.recordings,
+                     differences)
+
+
+def comparison_of(config: RunConfig) -> differential.Comparison | None:
+    """Differential mode's target (None without --compare-to)."""
+    if not config.compare_to:
+        return None
+    key = os.environ.get(config.compare_api_key_env) or None
+    return differential.Comparison(config.compare_to, config.compare_model or config.model or EMBEDDED_MODEL, key,
+                                   config.compare_api_key_env, config.concurrency, config.limits)
 
 
 def _publisher(emit: Handler) -> Callable[[Result], None]:
@@ -242,7 +269,8 @@ def _config_redactor(config: RunConfig) -> Redactor:
     secret_names = {n.lower() for n in config.secret_headers}
     values = [config.api_key, os.environ.get(config.api_key_env)]
     values += [v for n, v in config.headers if n.lower() in secret_names]
-    values += url_secrets(config.base_url or "")
+    values += url_secrets(config.base_url or "") + url_secrets(config.compare_to or "")
+    values.append(os.environ.get(config.compare_api_key_env) if config.compare_to else None)
     return Redactor([v for v in values if v], extra_sensitive_headers=config.secret_headers)
 
 

@@ -168,6 +168,9 @@ def check(r: Resolved, front_end: str = "cli", profile: str | None = None) -> No
     if r.values.get("defect") and r.base_url:
         raise OptionError(f"{flag_name('defect', front_end)} applies to the embedded server only, not with "
                           f"{flag('base_url')} (use `conformance proxy` for a real upstream)")
+    for name in ("compare_model", "compare_api_key_env"):
+        if name in r.sources and not r.values.get("compare_to"):
+            raise OptionError(f"{flag(name)} needs {flag_name('compare_to', front_end)}")
     if r.values.get("baseline") is not None and (profile or r.values.get("profile")) == "certify":
         raise OptionError("waivers are refused in certification runs: drop the baseline (or use `conformance certify`)")
     if r.values.get("capabilities") is not None:
@@ -206,5 +209,8 @@ def run_config(r: Resolved, profile: str, command: list[str]) -> RunConfig:
         clauses=tuple(r.values.get("clause", ())), scenarios=tuple(r.values.get("scenario", ())),
         defects=tuple(r.values.get("defect", ())), headers=headers(r.header), secret_headers=tuple(r.secret_header),
         capabilities=str(r.capabilities) if r.values.get("capabilities") is not None else None,
-        wait=r.wait, require_auth=r.require_auth, max_ttft=r.values.get("max_ttft"), max_gap=r.values.get("max_gap"), command=command, resolved=r.provenance(),
+        wait=r.wait, require_auth=r.require_auth, max_ttft=r.values.get("max_ttft"), max_gap=r.values.get("max_gap"),
+        compare_to=r.values.get("compare_to"), compare_model=r.values.get("compare_model"),
+        compare_api_key_env=r.values.get("compare_api_key_env") or BY_NAME["compare_api_key_env"].default,
+        command=command, resolved=r.provenance(),
     )

@@ -58,7 +58,7 @@ class Context:
     def send(self, body: dict[str, Any] | bytes, *, limits: Limits | None = None, **kwargs: Any) -> Exchange:
         """POST to the chat endpoint; tokens reported in usage are charged to the budget."""
         exchange = self.client.post_json(CHAT_PATH, body, limits=limits, **kwargs)
-        self.budget.charge_tokens(_reported_tokens(exchange))
+        self.budget.charge_tokens(reported_tokens(exchange))
         if exchange.status == 429:  # still rate limited after the client's bounded retries
             raise CannotJudge(f"rate limited: HTTP 429 after {exchange.attempts} attempt(s) honouring Retry-After")
         return exchange
@@ -72,7 +72,7 @@ class _Omit:
 OMIT: Any = _Omit()  # pass as a field value to leave a default field out of the body
 
 
-def _reported_tokens(exchange: Exchange) -> int:
+def reported_tokens(exchange: Exchange) -> int:
     """Total tokens the target says it spent, from the body or the stream's usage chunk (0 if unknown)."""
     payloads: list[Any] = []
     if exchange.events is not None:

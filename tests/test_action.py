@@ -36,7 +36,7 @@ def test_inputs_and_outputs() -> None:
     action = _action()
     assert action["runs"]["using"] == "composite"
     assert {"base-url", "model", "api-key", "profile", "fail-on", "baseline", "config", "args", "wait", "python-version",
-            "cache", "reports-dir", "artifact-name"} <= set(action["inputs"])
+            "cache", "reports-dir", "artifact-name", "compare-to", "compare-model", "compare-api-key"} <= set(action["inputs"])
     assert {"verdict", "exit-code", "report-dir", "report-html", "report-json"} <= set(action["outputs"])
     assert all(i.get("description") for i in action["inputs"].values())
     assert int(action["inputs"]["wait"]["default"]) > 0
@@ -116,6 +116,19 @@ def test_a_failing_run_records_its_outputs_and_the_gate_fails(server: ReferenceS
     gate = _step("Gate")["run"]
     assert subprocess.run(["bash", "-e", "-c", gate], env={**env, "CODE": "1"}, capture_output=True).returncode == 1
     assert subprocess.run(["bash", "-e", "-c", gate], env={**env, "CODE": "0"}, capture_output=True).returncode == 0
+
+
+def test_differential_mode_compares_with_a_second_target_and_keeps_its_key_out(server: ReferenceServer,
+                                                                                tmp_path: Path) -> None:
+    env = _env(tmp_path, IN_BASE_URL=server.base_url, IN_PROFILE="smoke", IN_ARGS="--scenario stream_basic",
+               IN_COMPARE_TO=server.url_for("sse-no-done"), IN_COMPARE_MODEL="reference-model",
+               CONFORMANCE_COMPARE_KEY=PLANTED_KEY)
+    done, outputs = _run_step("run", env, tmp_path)
+    assert done.returncode == 0 and outputs["exit-code"] == "0", done.stderr  # differences are not verdicts
+    section = json.loads(Path(outputs["report-json"]).read_text(encoding="utf-8"))["differences"]
+    assert [(i["aspect"], i["this"], i["comparison"]) for i in section["items"]] == [("SSE [DONE] sentinel", "present", "absent")]
+    summary = (tmp_path / "step-summary").read_text(encoding="utf-8")
+    assert "Differences from the comparison target" in summary and PLANTED_KEY not in summary + done.stdout
 
 
 def test_a_config_file_gives_the_target_and_paths_stay_relative_to_the_workspace(server: ReferenceServer,

@@ -117,6 +117,23 @@ def test_cli_and_plugin_under_xdist_give_the_same_verdicts(tmp_path: Path, serve
     assert plugin_report["provenance"]["front_end"] == "pytest"
 
 
+def test_differential_mode_merges_the_differences_of_the_workers(tmp_path: Path, server: ReferenceServer) -> None:
+    project = _project(tmp_path)
+    common = ("--target-url", server.base_url, "--target-model", "reference-model", "-q", "-p", "no:cacheprovider")
+    ran = subprocess.run(
+        [sys.executable, "-m", "pytest", *common, "-n", "2", "-k", "stream_basic or chat_basic or stream_usage",
+         "--conformance-compare-to", server.url_for("sse-no-done"), "--conformance-reports-dir", str(tmp_path / "r")],
+        cwd=project, env=dict(os.environ, OPENAI_API_KEY=KEY, COMPARE_API_KEY=KEY), capture_output=True, text=True,
+        timeout=240)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    section = _report(tmp_path / "r")["differences"]
+    assert [(i["aspect"], i["this"], i["comparison"]) for i in section["items"]] == [("SSE [DONE] sentinel", "present", "absent")]
+    assert "stream_basic" in {w["scenario"] for w in section["items"][0]["where"]}
+    assert section["requests"] > 2  # the controller's comparison preflight and the workers' requests
+    unreachable = _run(project, *common, "--conformance-compare-to", "http://127.0.0.1:9/v1")
+    assert unreachable.returncode == 4 and "comparison target unreachable" in unreachable.stderr
+
+
 def test_failures_rerun_with_lf_and_land_in_junit(pytester: pytest.Pytester) -> None:
     args = ("--conformance", "--conformance-defect", "tool-delta-without-index", "-m", "sdk")
     first = pytester.runpytest(*args, "--junitxml", "junit.xml")

@@ -17,7 +17,7 @@ from .model import Result
 
 @dataclass(frozen=True)
 class PhaseChanged:
-    phase: str  # "preflight", "scenarios", "closing", "writing"
+    phase: str  # "preflight", "scenarios", "closing", "comparing", "writing"
 
 
 @dataclass(frozen=True)

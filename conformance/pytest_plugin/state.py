@@ -27,6 +27,7 @@ import pytest
 from ..engine import CheckSpec, Result, ScenarioSpec, Verdict
 from ..options import OPTIONS
 from ..profiles import get_profile
+from ..reports.differences import merged_sections
 from ..session import (
     EMBEDDED_MODEL,
     REFERENCE_CAPABILITIES,
@@ -34,6 +35,7 @@ from ..session import (
     RunReport,
     SetupError,
     TargetUnreachable,
+    comparison_of,
     execute,
     resolve_target,
     select,
@@ -47,6 +49,7 @@ from .shards import parse_shard, partition
 
 if TYPE_CHECKING:
     from ..baseline import Baseline
+    from ..differential import Comparison
 
 Pair = tuple[CheckSpec, ScenarioSpec]
 
@@ -136,6 +139,7 @@ class RunState:
         self.run_dir: Path | None = None
         self.status: str | None = None
         self.setup_requests = 0  # sent by check_setup on the controller
+        self.compare_setup_requests = 0  # sent to the comparison target (--conformance-compare-to) by check_setup
 
     # --- selection ---------------------------------------------------------------------------
 
@@ -212,6 +216,17 @@ class RunState:
         from ..preflight import preflight
         from ..wire.client import RawClient
 
+        comparison = self._comparison()
+        if comparison is not None:
+            from ..differential import check_reachable
+
+            spent = Budget()
+            try:
+                check_reachable(comparison, spent)
+            except SetupError as exc:
+                raise pytest.UsageError(f"conformance: {exc}") from None
+            finally:
+                self.compare_setup_requests = spent.requests
         if self.embedded:
             return
         config, budget = self.run_config(), Budget()
@@ -226,6 +241,12 @@ class RunState:
                 raise pytest.UsageError(f"conformance: {prefix}{exc}") from None
             finally:
                 self.setup_requests = budget.requests
+
+    def _comparison(self) -> Comparison | None:
+        """--conformance-compare-to's target (None without it); no embedded server is started for it."""
+        from .. import settings
+
+        return comparison_of(settings.run_config(self.options.resolved, self.options.profile, self.command))
 
     def _capabilities(self) -> str | None:
         """--conformance-capabilities; the embedded server is judged against its own manifest, as `conformance run` does."""
@@ -315,8 +336,9 @@ class RunState:
     def _merged(self, interrupted: bool) -> RunReport:
         started = min(r["started_at"] for r in self.runs)
         provenance = dict(self.runs[0]["provenance"])
+        comparison = self._comparison()
         redactor = Redactor([*(k for k in (self._api_key, os.environ.get(self.options.api_key_env)) if k),
-                             *url_secrets(provenance["target_url"])])
+                             *url_secrets(provenance["target_url"]), *(comparison.secrets() if comparison else ())])
         provenance["command"] = redactor.text(shlex.join(self.command))
         provenance["front_end"] = "pytest"
         if self.options.shard is not None:  # `conformance merge` checks that every shard of the run is there
@@ -328,6 +350,8 @@ class RunState:
             max(r["finished_at"] for r in self.runs), interrupted or any(r["interrupted"] for r in self.runs),
             self.setup_requests + sum(r["requests"] for r in self.runs), sum(r["tokens"] for r in self.runs),
             provenance, redactor, {name: rec for run in self.runs for name, rec in run.get("recordings", {}).items()},
+            merged_sections([run["differences"] for run in self.runs if run.get("differences") is not None],
+                            self.compare_setup_requests),
         )
 
 
@@ -335,7 +359,7 @@ def _run_meta(report: RunReport, embedded: bool) -> dict[str, Any]:
     provenance = dict(report.provenance, embedded_server=embedded)
     return {"started_at": report.started_at, "finished_at": report.finished_at, "interrupted": report.interrupted,
             "requests": report.requests, "tokens": report.tokens, "provenance": provenance,
-            "recordings": report.recordings}
+            "recordings": report.recordings, "differences": report.differences}
 
 
 def _result_from_dict(data: dict[str, Any]) -> Result:

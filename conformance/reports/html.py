@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from . import atomic, charts, html_causes, html_timing, json_report
+from . import atomic, charts, differences, html_causes, html_timing, json_report
 from .findings import LEVEL_ORDER, VERDICT_ORDER, causes, findings
 from .markup import chip, details, esc, exchange_label, pre
 
@@ -110,6 +110,13 @@ _JS = """
 _TOC = ('<nav class="toc" aria-label="sections"><a href="#summary">Summary</a><a href="#causes">Findings by cause</a>'
         '<a href="#results">Results</a><a href="#timing">Timing</a><a href="#exchanges">Exchanges</a>'
         '<a href="#provenance">Provenance</a></nav>')
+
+
+def _toc(differences: bool) -> str:
+    """The section links; Differences only in differential mode."""
+    return _TOC.replace('<a href="#results">', '<a href="#differences">Differences</a><a href="#results">') \
+        if differences else _TOC
+
 
 _STATUS_TEXT = {
     "conformant": "every MUST clause passed",
@@ -263,7 +270,7 @@ def build(document: dict[str, Any]) -> str:
         f'<header class="banner status-{esc(status)}"><h1 id="status">{esc(status.upper())}</h1>'
         f"<p>{esc(_STATUS_TEXT.get(status, ''))}. Profile {esc(run['profile'])} · target {esc(prov['target_url'])}"
         f" · model {esc(prov['model'])} · run {esc(run['id'])} · {esc(run['started_at'])}</p></header><main>"
-        f"{_TOC}",
+        f"{_toc(bool(document.get('differences')))}",
         f'<section id="summary"><h2>Summary</h2>{interrupted}<p>{summary["total"]} results, {run["requests"]} requests, '
         f'{run["tokens"]} tokens, {run["duration_s"]} s. {totals}</p><div class="tables">'
         f'{_bars([("level", summary["by_level"], levels), ("area", summary["by_area"], sorted(summary["by_area"]))])}'
@@ -274,6 +281,8 @@ def build(document: dict[str, Any]) -> str:
     ordered = findings(document, VERDICT_ORDER)
     anchors = {id(r): f"r{i}" for i, r in enumerate(ordered)}
     body.append(html_causes.section(causes(document, html_causes.VERDICTS), anchors))
+    if document.get("differences"):
+        body.append(differences.html(document["differences"]))
     exchanges = _Exchanges()
     body.append(f'<section id="results"><h2>Results</h2>{_filters(results)}'
                 f'{"".join(_result(anchors[id(r)], r, exchanges) for r in ordered)}</section>')

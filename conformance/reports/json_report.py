@@ -73,6 +73,8 @@ def build(report: RunReport) -> dict[str, Any]:
     timing = latency.section(results)
     if timing is not None:
         document["timing"] = timing
+    if report.differences is not None:
+        document["differences"] = report.differences
     return report.redactor.obj(document)  # last line of defence: no secret leaves in a report
 
 

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from . import atomic
+from . import atomic, differences
 from .findings import FINDING_ORDER, LEVEL_ORDER, VERDICT_ORDER, causes, printable
 
 MAX_FINDINGS = 50
@@ -111,6 +111,8 @@ def build(document: dict[str, Any]) -> str:
     if document.get("baseline"):
         lines += _baseline(document["baseline"])
     lines += _findings(document)
+    if document.get("differences"):
+        lines += differences.markdown(document["differences"], text)
     lines += _provenance(document)
     return "\n".join(lines) + "\n"
 

@@ -26,6 +26,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from . import atomic, json_report, runs
+from .differences import merged_sections
 from .render import REPORT_JSON
 
 _SAME_TARGET = ("model", "suite_version", "schema_hash")  # provenance keys every shard must share
@@ -44,6 +45,7 @@ class Shard:
     provenance: dict[str, Any]
     results: list[dict[str, Any]]
     recordings: dict[str, Any] | None
+    differences: dict[str, Any] | None = None  # differential mode's section of the shard
 
     @property
     def label(self) -> tuple[int, int] | None:
@@ -99,7 +101,7 @@ def read_shards(paths: list[Path], spool: ArtifactSpool) -> list[Shard]:
             continue
         spool.add(document.pop("artifacts"))
         shards[document["run"]["id"]] = Shard(str(path), document["run"], document["provenance"], document["results"],
-                                              document.get("recordings"))
+                                              document.get("recordings"), document.get("differences"))
     return list(shards.values())
 
 
@@ -175,7 +177,8 @@ def by_target(paths: list[Path]) -> list[tuple[tuple[str, str, str], list[Path]]
         if document["run"]["id"] in seen:  # one run reached twice counts once, as in `read_shards`
             continue
         seen.add(document["run"]["id"])
-        shard = Shard(str(path), document["run"], document["provenance"], document["results"], document.get("recordings"))
+        shard = Shard(str(path), document["run"], document["provenance"], document["results"], document.get("recordings"),
+                      document.get("differences"))
         key = (target_label(shard), shard.provenance["model"], shard.run["profile"])
         groups.setdefault(key, []).append(shard)
     for shards in groups.values():
@@ -207,6 +210,9 @@ def merged_document(shards: list[Shard], command: str) -> dict[str, Any]:
     }
     if all(s.recordings is not None for s in ordered):
         document["recordings"] = {k: v for s in ordered for k, v in (s.recordings or {}).items()}
+    differences = merged_sections([s.differences for s in ordered if s.differences is not None])
+    if differences is not None:
+        document["differences"] = differences
     return document
 
 

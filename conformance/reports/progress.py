@@ -109,7 +109,7 @@ def print_closing(event: Event) -> None:
         return
     from .. import latency
     from ..baseline import describe
-    from . import console
+    from . import console, differences
 
     finished = event.outcome
     document = finished.document
@@ -120,6 +120,9 @@ def print_closing(event: Event) -> None:
     timing = latency.console_line(document.get("timing"))
     if timing:
         print(timing)
+    compared = differences.console_line(document.get("differences"))
+    if compared:
+        print(compared)
     run = document["run"]
     print(f"\n{document['summary']['status'].upper()}: profile {run['profile']}, {run['requests']} requests, "
           f"{run['tokens']} tokens reported by the target, "
