@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, capabilities, interrupts, schema, selection
+from . import __version__, capabilities, coverage, interrupts, schema, selection
 from .cassette import Recorder
 from .engine import Budget, CheckSpec, Handler, PhaseChanged, Result, ResultReady, Runner, RunStarted, ScenarioSpec, Verdict
 from .engine.events import ignore
@@ -87,6 +87,7 @@ class RunReport:
     provenance: dict[str, Any]
     redactor: Redactor
     recordings: dict[str, Any] = field(default_factory=dict)  # scenario -> its evidence, for `conformance replay`
+    coverage: dict[str, Any] | None = None  # the contract coverage of what ran (coverage.run_section)
 
 
 def select(profile: Profile, config: RunConfig,
@@ -146,11 +147,13 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     budget = Budget(config.max_requests, config.max_tokens_total)
     facts: dict[str, Any] = {}
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
+    covered: dict[str, Any] | None = None
     owned = interrupts.holding()  # the command's: held again once the guard ends, so its report gets written
     recorder = Recorder()
     try:
         manifest = _manifest(config, profile)
         checks, scenarios = select_checked(profile, config, manifest)  # imports the whole suite: ~0.5 s, interrupts still held
+        covered = coverage.run_section(profile.name, (checks, scenarios))
         interrupts.deliver()  # an interrupt held since the CLI started is raised here, inside the guard
         with resolve_target(config) as target:
             if not target.model:
@@ -193,7 +196,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     run_id = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(outcome.started_at)) + "-" + uuid.uuid4().hex[:6]
     provenance = _provenance(config, target, profile, facts, redactor, manifest)
     return RunReport(run_id, profile, target, outcome.results, outcome.started_at, outcome.finished_at,
-                     outcome.interrupted, budget.requests, budget.tokens, provenance, redactor, recorder.recordings)
+                     outcome.interrupted, budget.requests, budget.tokens, provenance, redactor, recorder.recordings, covered)
 
 
 def _publisher(emit: Handler) -> Callable[[Result], None]:

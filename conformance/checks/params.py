@@ -43,7 +43,8 @@ def _completion(ev: Evidence) -> tuple[str, int | None, object]:
     return ev.content(0), usage.get("completion_tokens"), choice.get("finish_reason")
 
 
-@check("PAR-01", on="capped")
+@check("PAR-01", on="capped",
+       covers=("request.max_tokens:set", "response.usage.completion_tokens:value", "chunk.usage.completion_tokens:value"))
 def max_tokens_caps(ev: Evidence) -> Outcome:
     """max_tokens N (alone) bounds completion_tokens to N."""
     field, cap = _cap(ev)
@@ -52,7 +53,7 @@ def max_tokens_caps(ev: Evidence) -> Outcome:
     return refusal(ev, "PAR-01") or _judge_cap(ev, field, cap)
 
 
-@check("PAR-02", on="capped")
+@check("PAR-02", on="capped", covers=("request.max_completion_tokens:set",))
 def max_completion_tokens_caps(ev: Evidence) -> Outcome:
     """max_completion_tokens N (alone, no max_tokens) bounds completion_tokens to N (reasoning tokens included)."""
     field, cap = _cap(ev)
@@ -78,7 +79,7 @@ def _judge_cap(ev: Evidence, field: str, cap: int) -> Outcome:
     return inconclusive("no usage reported; the word count does not exceed the cap", words=words)
 
 
-@check("PAR-01", on="uncapped")
+@check("PAR-01", on="uncapped", covers=("request.max_tokens:off", "request.max_completion_tokens:off"))
 def no_silent_default_cap(ev: Evidence) -> Outcome:
     """Without max_tokens / max_completion_tokens the answer is not cut by a hidden default cap (finish_reason "length" is a WARN).  It passes when the count reaches 120 or the stream is still going when the suite stops reading; a model that ends its answer early by itself leaves it INCONCLUSIVE."""
     if ev.exchange.stopped_reading:
@@ -94,7 +95,8 @@ def no_silent_default_cap(ev: Evidence) -> Outcome:
                         f"reached 120, so no default cap was reached: {short(text[-80:])}", completion_tokens=used)
 
 
-@check("FIN-02", on="capped")
+@check("FIN-02", on="capped",
+       covers=("response.choices[].finish_reason:value", "chunk.choices[].finish_reason:value"))
 def capped_answer_says_length(ev: Evidence) -> Outcome:
     """An answer cut by the token cap has finish_reason "length".  Any other reason is proven wrong only when the same greedy request with a 4x larger cap goes on from the same text past the cap; a model that stopped on its own (fewer tokens than the cap, or the longer answer ends at the same place) is INCONCLUSIVE."""
     field, cap = _cap(ev)
@@ -133,7 +135,7 @@ def _stops(ev: Evidence) -> list[str]:
     return [stops] if isinstance(stops, str) else list(stops or [])
 
 
-@check("PAR-03", on="stopped")
+@check("PAR-03", on="stopped", covers=("request.stop:set",))
 def stop_sequences_honoured(ev: Evidence) -> Outcome:
     """The output never contains a stop sequence and generation ends at the first one with finish_reason "stop".  A count that ends right before the first stop passes; otherwise the same greedy request without stop decides: the answer must be that answer cut before its first stop sequence.  A model that never writes a stop sequence as given, or a target that is not deterministic for the request, is INCONCLUSIVE."""
     refused = refusal(ev, "PAR-03")
@@ -168,7 +170,7 @@ def stop_sequences_honoured(ev: Evidence) -> Outcome:
                         f"differ before the stop sequence ({short(text)} vs {short(free_text)})")
 
 
-@check("PAR-04", on="multi_choice")
+@check("PAR-04", on="multi_choice", covers=("request.n:set",))
 def n_choices_complete(ev: Evidence) -> Outcome:
     """n = 2 returns two complete choices, each with text and a finish_reason, and at temperature 1 they are independent samples, not copies (sign test at the false-alarm budget)."""
     if ev.streamed:
@@ -207,7 +209,7 @@ def _json_answer(ev: Evidence, clause: str) -> tuple[Any, Outcome | None]:
         return None, _unparsed_json(ev, content, exc)
 
 
-@check("PAR-05", on="json_mode")
+@check("PAR-05", on="json_mode", covers=("request.response_format:set",))
 def json_object_mode(ev: Evidence) -> Outcome:
     """response_format json_object yields content that parses as a JSON object (an object cut by the probe's token cap, finish_reason "length", is INCONCLUSIVE; a fenced or prefaced object is a FAIL)."""
     value, decided = _json_answer(ev, "PAR-05")
@@ -218,7 +220,7 @@ def json_object_mode(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("PAR-06", on="json_schema")
+@check("PAR-06", on="json_schema", covers=("request.response_format:set",))
 def json_schema_mode(ev: Evidence) -> Outcome:
     """response_format json_schema with strict true yields content valid for the given schema (an object cut by the probe's token cap is INCONCLUSIVE)."""
     value, decided = _json_answer(ev, "PAR-06")
@@ -240,7 +242,9 @@ def _unparsed_json(ev: Evidence, content: str, exc: ValueError) -> Outcome:
     return fail("content parses as JSON", f"{exc}: {short(content)}")
 
 
-@check("PAR-07", on="logprobs")
+@check("PAR-07", on="logprobs",
+       covers=("request.logprobs:set", "response.choices[].logprobs.content[].token:value",
+               "response.choices[].logprobs.content[].bytes:value"))
 def logprobs_content(ev: Evidence) -> Outcome:
     """logprobs:true returns one entry per token with logprob <= 0, and the tokens concatenate to the content (their bytes, when multi-byte characters are split across tokens)."""
     if ev.streamed:
@@ -260,7 +264,9 @@ def logprobs_content(ev: Evidence) -> Outcome:
     return spells_content(entries, text)
 
 
-@check("PAR-08", on="logprobs")
+@check("PAR-08", on="logprobs",
+       covers=("request.top_logprobs:set", "response.choices[].logprobs.content[].top_logprobs:value",
+               "chunk.choices[].logprobs.content[].top_logprobs:value"))
 def top_logprobs_count(ev: Evidence) -> Outcome:
     """top_logprobs k returns exactly k alternatives per token, each with logprob <= 0."""
     k = req(ev, "top_logprobs")
@@ -284,7 +290,7 @@ def top_logprobs_count(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("PAR-10", on="repeatability")
+@check("PAR-10", on="repeatability", covers=("request.seed:set",))
 def seed_reproduces(ev: Evidence) -> Outcome:
     """The same request with the same seed at temperature 0 gives the same text (best effort, hence SHOULD)."""
     refused = refusal(ev, "PAR-10")
@@ -296,7 +302,7 @@ def seed_reproduces(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("PAR-14", on="seeded_sampling")
+@check("PAR-14", on="seeded_sampling", covers=("request.seed:set",))
 def seeded_sampling_reproduces(ev: Evidence) -> Outcome:
     """At temperature 1 the same seed reproduces the text; a different seed giving the same text too is INCONCLUSIVE (sampling may be off), never a FAIL."""
     refused = refusal(ev, "PAR-14")
@@ -311,7 +317,7 @@ def seeded_sampling_reproduces(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("PAR-11", on="variation")
+@check("PAR-11", on="variation", covers=("request.temperature:set",))
 def temperature_varies(ev: Evidence) -> Outcome:
     """Samples at temperature 1.5 do not all reproduce the temperature-0 text (sequential test at the false-alarm budget; running out of trials is INCONCLUSIVE)."""
     sampling = ev.data.get("sampling", {})
@@ -325,7 +331,7 @@ def temperature_varies(ev: Evidence) -> Outcome:
     return inconclusive(f"no decision: {sampling.get('stopped') or 'trial cap reached'}", **sampling)
 
 
-@check("PAR-13", on="nucleus")
+@check("PAR-13", on="nucleus", covers=("request.top_p:set",))
 def tiny_top_p_is_stable(ev: Evidence) -> Outcome:
     """top_p 0.001 keeps only the most likely token, so two samples at temperature 1 agree."""
     first, again = ev.content(0), _content_of(ev, "repeat")
@@ -335,7 +341,8 @@ def tiny_top_p_is_stable(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("SSE-18", on="equivalence")
+@check("SSE-18", on="equivalence",
+       covers=("chunk.choices[].delta.content:value", "chunk.choices[].delta.tool_calls[].function.arguments:value"))
 def stream_matches_non_stream(ev: Evidence) -> Outcome:
     """For a deterministic request (temperature 0, seed) the reassembled stream equals the non-stream answer: text, finish_reason and tool calls (names and arguments).  Real servers are deterministic only on a best-effort basis, so a difference is a FAIL only when a second non-stream answer repeats the first; otherwise INCONCLUSIVE with both texts."""
     stream = ev.twin("stream")
@@ -365,7 +372,8 @@ def stream_matches_non_stream(ev: Evidence) -> Outcome:
     return fail(expected, observed, note="a second non-stream answer repeats the first, so the stream is what differs")
 
 
-@check("USE-05", on="n_capped")
+@check("USE-05", on="n_capped",
+       covers=("response.usage.completion_tokens:value", "chunk.usage.completion_tokens:value"))
 def usage_counts_every_choice(ev: Evidence) -> Outcome:
     """With n choices that all finished "length" at max_tokens N, completion_tokens is n x N: every choice's tokens are counted, not one choice's.  A choice that ended by itself leaves the rule unexercised (INCONCLUSIVE)."""
     refused = refusal(ev, "USE-05")
@@ -391,7 +399,7 @@ def usage_counts_every_choice(ev: Evidence) -> Outcome:
     return passed(completion_tokens=used)
 
 
-@check("USE-04", on="equivalence")
+@check("USE-04", on="equivalence", covers=("chunk.usage.prompt_tokens:value", "chunk.usage.completion_tokens:value"))
 def stream_usage_matches(ev: Evidence) -> Outcome:
     """Stream usage equals non-stream usage for the same deterministic request (±1 token)."""
     usage, streamed = ev.usage(), _stream_of(ev).final_usage()
@@ -406,7 +414,7 @@ def stream_usage_matches(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("PAR-12", on="vendor_top_k", marks=("vendor",))
+@check("PAR-12", on="vendor_top_k", marks=("vendor",), covers=("request.top_k:set",))
 def vendor_top_k_honoured(ev: Evidence) -> Outcome:
     """The seed vendor's top_k is honoured: top_k 1 makes sampling greedy, so two samples at temperature 1.5 agree (rejected or silently ignored is a WARN)."""
     refused = refusal(ev, "PAR-12")
@@ -419,7 +427,7 @@ def vendor_top_k_honoured(ev: Evidence) -> Outcome:
     return passed("top_k honoured", verdict="honoured")
 
 
-@check("PAR-12", on="vendor_repetition", marks=("vendor",))
+@check("PAR-12", on="vendor_repetition", marks=("vendor",), covers=("request.repetition_penalty:set",))
 def vendor_repetition_penalty_honoured(ev: Evidence) -> Outcome:
     """The seed vendor's repetition_penalty is honoured: penalty 2 changes a greedy answer that repeats one word (an answer without repeats proves nothing: INCONCLUSIVE)."""
     refused = refusal(ev, "PAR-12")
@@ -436,7 +444,7 @@ def vendor_repetition_penalty_honoured(ev: Evidence) -> Outcome:
     return passed("repetition_penalty honoured", verdict="honoured")
 
 
-@check("PAR-15", on="logit_bias")
+@check("PAR-15", on="logit_bias", covers=("request.logit_bias:set",))
 def logit_bias_bans_token(ev: Evidence) -> Outcome:
     """logit_bias -100 bans the manifest's token: the greedy answer that contained its text no longer does.  The same answer, text included, with and without the bias is a FAIL; an unbiased answer without the text proves nothing, and a changed answer that still contains the text may spell it with other tokens (both INCONCLUSIVE)."""
     refused = refusal(ev, "PAR-15")

@@ -73,6 +73,8 @@ def build(report: RunReport) -> dict[str, Any]:
     timing = latency.section(results)
     if timing is not None:
         document["timing"] = timing
+    if report.coverage is not None:
+        document["coverage"] = report.coverage
     return report.redactor.obj(document)  # last line of defence: no secret leaves in a report
 
 
