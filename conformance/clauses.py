@@ -97,6 +97,7 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("TOOL-06", _M, "tools", "A round trip feeding the tool result back (matching tool_call_id) is answered 200"),
     ("TOOL-07", _M, "tools", "Parallel tool calls carry distinct indices 0..k-1 and distinct ids"),
     ("TOOL-08", _M, "tools", "tool_choice without tools is rejected with 400"),
+    ("TOOL-09", _M, "tools", "parallel_tool_calls false yields at most one tool call"),
     # --- stream framing (docs/contract.md, stream) --------------------------------------------------
     ("SSE-01", _M, "stream", "stream:true is answered 200 with Content-Type text/event-stream"),
     ("SSE-02", _M, "stream", "Every data event carries exactly one JSON chunk (or [DONE])"),

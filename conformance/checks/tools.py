@@ -201,6 +201,28 @@ def parallel_calls_distinct(ev: Evidence) -> Outcome:
     return passed()
 
 
+@check("TOOL-09", on="parallel", covers=("request.parallel_tool_calls:off",))
+def serial_when_parallel_off(ev: Evidence) -> Outcome:
+    """parallel_tool_calls false yields at most one tool call: the request that was answered with parallel calls, sent again with parallel_tool_calls false, gets one call (or none).  When parallel calls were not made with it on, turning it off was not exercised: INCONCLUSIVE."""
+    serial = ev.twin("serial")
+    if serial is None or ev.streamed:
+        raise NotApplicable
+    ev.require_ok()
+    status = serial.exchange.status
+    if status != 200:
+        return fail("HTTP 200 for parallel_tool_calls false (true was answered)", f"HTTP {status}: "
+                    f"{short(serial.exchange.body[:200].decode('utf-8', 'replace'))}")
+    calls = _calls(serial)
+    if len(calls) > 1:
+        names = [(c.get("function") or {}).get("name") for c in calls]
+        return fail("at most one tool call with parallel_tool_calls false", f"{len(calls)} calls: {short(names)}")
+    parallel = len(_calls(ev))
+    if parallel < 2:
+        return inconclusive(f"with parallel_tool_calls true the answer made {parallel} call(s): serial calls were not "
+                            "exercised")
+    return passed(f"{parallel} parallel calls with it on, {len(calls)} with it off")
+
+
 @check("TOOL-08", on="tool_rules", covers=("request.tool_choice:invalid",))
 def tool_choice_needs_tools(ev: Evidence) -> Outcome:
     """tool_choice other than "none" without tools is rejected (the exact 4xx code is ERR-02's / ERR-08's to judge)."""
