@@ -224,6 +224,27 @@ def usage_plausible(ev: Evidence) -> Outcome:
     return passed()
 
 
+_DETAILS = {"prompt_tokens": ("prompt_tokens_details", ("cached_tokens", "audio_tokens")),
+            "completion_tokens": ("completion_tokens_details",
+                                  ("audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens"))}
+
+
+@check("USE-06", on=("chat", "stream"),
+       covers=tuple(f"{surface}.usage.{details}.{name}:value" for surface in ("response", "chunk")
+                    for details, names in _DETAILS.values() for name in names))
+def usage_details_within_counts(ev: Evidence) -> Outcome:
+    """Every count in prompt_tokens_details (cached_tokens, audio_tokens) is at most prompt_tokens, and every count in completion_tokens_details (audio_tokens, accepted_prediction_tokens, rejected_prediction_tokens) at most completion_tokens (reasoning_tokens: USE-03): a detail counts some of the tokens it details, never more."""
+    usage = _usage(ev)
+    for total_key, (details_key, names) in _DETAILS.items():
+        total, details = usage.get(total_key), usage.get(details_key)
+        if not _is_int(total) or not isinstance(details, dict):
+            continue  # a missing count is USE-01's; absent details are legal
+        over = {name: details[name] for name in names if _is_int(details.get(name)) and details[name] > total}
+        if over:
+            return fail(f"{details_key} counts <= {total_key} ({total})", f"{details_key} {short(over)}")
+    return passed()
+
+
 @check("PAR-09", on="chat", covers=("request.logprobs:off", "response.choices[].logprobs:value"))
 def logprobs_absent_unless_asked(ev: Evidence) -> Outcome:
     """Without logprobs:true, choices carry logprobs null (or no logprobs key)."""

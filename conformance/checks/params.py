@@ -8,6 +8,7 @@ from the sequential tests the scenarios ran (``ev.data["sampling"]``, see ``conf
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import jsonschema
@@ -272,14 +273,7 @@ def top_logprobs_count(ev: Evidence) -> Outcome:
     k = req(ev, "top_logprobs")
     if not isinstance(k, int):
         raise NotApplicable
-    if ev.streamed:
-        acc = ev.stream.choices.get(0)
-        entries = acc.logprob_tokens if acc else []
-    else:
-        logprobs = (ev.choices()[0] if ev.choices() else {}).get("logprobs")
-        entries = (logprobs or {}).get("content") or [] if isinstance(logprobs, dict) else []
-    if not entries:
-        raise Skip("no logprob entries; judged by PAR-07 / SSE-16")
+    entries = _logprob_entries(ev)
     counts = [len(e.get("top_logprobs") or []) for e in entries]
     if any(c != k for c in counts):
         return fail(f"{k} top_logprobs per token", f"counts {counts[:10]}")
@@ -288,6 +282,82 @@ def top_logprobs_count(ev: Evidence) -> Outcome:
     if positive:
         return fail("every alternative has a numeric logprob <= 0", f"alternative {short(positive[0])}")
     return passed()
+
+
+def _logprob_entries(ev: Evidence) -> list[Any]:
+    """The logprobs.content entries of choice 0 (streamed: every chunk's, in order), or Skip."""
+    if ev.streamed:
+        acc = ev.stream.choices.get(0)
+        entries = acc.logprob_tokens if acc else []
+    else:
+        logprobs = (ev.choices()[0] if ev.choices() else {}).get("logprobs")
+        entries = (logprobs or {}).get("content") or [] if isinstance(logprobs, dict) else []
+    if not entries:
+        raise Skip("no logprob entries; judged by PAR-07 / SSE-16")
+    return list(entries)
+
+
+_LOGPROB_FIELDS = ("logprob", "bytes", "top_logprobs[].logprob", "top_logprobs[].bytes")
+
+
+@check("PAR-16", on="logprobs",
+       covers=tuple(f"{surface}.choices[].logprobs.content[].{name}:value"
+                    for surface in ("response", "chunk") for name in _LOGPROB_FIELDS))
+def logprobs_self_consistent(ev: Evidence) -> Outcome:
+    """Every logprob entry agrees with its own top_logprobs list: no token twice in the list, the chosen token no likelier than the list's likeliest and, where the list holds it, with the same logprob; every bytes array is the UTF-8 of its token (byte pieces of a split character, no UTF-8 by themselves, are exempt).  A list not in descending order of logprob is a WARN (clients take the first alternative as the likeliest)."""
+    unsorted: tuple[int, list[Any]] | None = None
+    for position, entry in enumerate(_logprob_entries(ev)):
+        if not isinstance(entry, dict):
+            continue  # the schema's (ENV-01 / SSE-19)
+        top = [alt for alt in entry.get("top_logprobs") or [] if isinstance(alt, dict)]
+        wrong = next((item for item in (entry, *top) if not _bytes_spell_token(item)), None)
+        if wrong is not None:
+            return fail("bytes = the UTF-8 of the token", f"token #{position}: {short(wrong.get('token'))} with bytes "
+                        f"{short(wrong.get('bytes'))}")
+        keys = [_token_key(alt) for alt in top]
+        named = [key for key in keys if key is not None]
+        if len(set(named)) != len(named):
+            return fail("distinct tokens in top_logprobs", f"token #{position}: {short([alt.get('token') for alt in top])}")
+        values = [alt.get("logprob") for alt in top]
+        chosen = entry.get("logprob")
+        if not top or not _numbers(values + [chosen]):
+            continue  # numbers are the schema's; an empty list holds nothing to compare
+        if chosen > max(values) and not math.isclose(chosen, max(values), rel_tol=1e-4, abs_tol=1e-4):
+            return fail("the chosen token no likelier than the likeliest alternative",
+                        f"token #{position} {short(entry.get('token'))}: logprob {chosen} > {max(values)}")
+        own = [alt["logprob"] for alt, key in zip(top, keys) if key is not None and key == _token_key(entry)]
+        if own and not math.isclose(own[0], chosen, rel_tol=1e-4, abs_tol=1e-4):
+            return fail("the chosen token's logprob equals its own top_logprobs entry",
+                        f"token #{position} {short(entry.get('token'))}: logprob {chosen}, in top_logprobs {own[0]}")
+        if unsorted is None and values != sorted(values, reverse=True):
+            unsorted = (position, values)
+    if unsorted is not None:
+        return warn("top_logprobs in descending order of logprob", f"token #{unsorted[0]}: logprobs {short(unsorted[1])}")
+    return passed()
+
+
+def _bytes_spell_token(item: dict[str, Any]) -> bool:
+    """bytes (when given, and UTF-8 by themselves) decode to the token's text."""
+    raw = item.get("bytes")
+    if not isinstance(raw, list) or not all(isinstance(b, int) and 0 <= b < 256 for b in raw):
+        return True  # null is legal; other shapes are the schema's
+    try:
+        return bytes(raw).decode("utf-8") == item.get("token")
+    except UnicodeDecodeError:
+        return True  # a piece of a multi-byte character: its text cannot be its UTF-8
+
+
+def _token_key(item: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What tells two alternatives apart: the text and bytes; None for a text that stands for an
+    undecodable piece (U+FFFD) without bytes, which distinct tokens share."""
+    token, raw = item.get("token"), item.get("bytes")
+    if not isinstance(token, str) or ("\ufffd" in token and not isinstance(raw, list)):
+        return None
+    return (token, tuple(raw) if isinstance(raw, list) else None)
+
+
+def _numbers(values: list[Any]) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
 @check("PAR-10", on="repeatability", covers=("request.seed:set",))
