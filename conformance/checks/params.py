@@ -305,7 +305,7 @@ _LOGPROB_FIELDS = ("logprob", "bytes", "top_logprobs[].logprob", "top_logprobs[]
                     for surface in ("response", "chunk") for name in _LOGPROB_FIELDS))
 def logprobs_self_consistent(ev: Evidence) -> Outcome:
     """Every logprob entry agrees with its own top_logprobs list: no token twice in the list, the chosen token no likelier than the list's likeliest and, where the list holds it, with the same logprob; every bytes array is the UTF-8 of its token (byte pieces of a split character, no UTF-8 by themselves, are exempt).  A list not in descending order of logprob is a WARN (clients take the first alternative as the likeliest)."""
-    unsorted: tuple[int, list[Any]] | None = None
+    unsorted: tuple[int, list[float]] | None = None
     for position, entry in enumerate(_logprob_entries(ev)):
         if not isinstance(entry, dict):
             continue  # the schema's (ENV-01 / SSE-19)
@@ -318,14 +318,13 @@ def logprobs_self_consistent(ev: Evidence) -> Outcome:
         named = [key for key in keys if key is not None]
         if len(set(named)) != len(named):
             return fail("distinct tokens in top_logprobs", f"token #{position}: {short([alt.get('token') for alt in top])}")
-        values = [alt.get("logprob") for alt in top]
-        chosen = entry.get("logprob")
-        if not top or not _numbers(values + [chosen]):
+        if not top or not _numbers([entry.get("logprob"), *(alt.get("logprob") for alt in top)]):
             continue  # numbers are the schema's; an empty list holds nothing to compare
+        values, chosen = [float(alt["logprob"]) for alt in top], float(entry["logprob"])
         if chosen > max(values) and not math.isclose(chosen, max(values), rel_tol=1e-4, abs_tol=1e-4):
             return fail("the chosen token no likelier than the likeliest alternative",
                         f"token #{position} {short(entry.get('token'))}: logprob {chosen} > {max(values)}")
-        own = [alt["logprob"] for alt, key in zip(top, keys) if key is not None and key == _token_key(entry)]
+        own = [v for v, key in zip(values, keys) if key is not None and key == _token_key(entry)]
         if own and not math.isclose(own[0], chosen, rel_tol=1e-4, abs_tol=1e-4):
             return fail("the chosen token's logprob equals its own top_logprobs entry",
                         f"token #{position} {short(entry.get('token'))}: logprob {chosen}, in top_logprobs {own[0]}")
