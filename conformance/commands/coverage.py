@@ -56,7 +56,7 @@ def _text(table: list[Row], totals: list[dict[str, Any]], profiles: list[str]) -
     reasons = [(r.field.name, d, c.exempt) for r in table for d, c in r.cells.items() if c.state == "exempt"]
     lines.append("* not probed, with the reason (coverage_exemptions.yaml):")
     lines += [f"  {name}:{direction}  {reason}" for name, direction, reason in reasons]
-    lines += ["", "Totals (covered / covered or listed with a reason):"]
+    lines += ["", "Totals (covered; accounted for: covered, covered in other profiles or listed with a reason):"]
     lines += [f"  {t['surface']:8} {t['direction']:8} {t['covered']:3}/{t['total']:<3} {t['covered_percent']:5.1f} %   "
               f"{t['accounted_percent']:5.1f} %" + (f"   ({t['elsewhere']} in other profiles)" if t["elsewhere"] else "")
               + (f"   {t['missing']} MISSING" if t["missing"] else "") for t in totals]
