@@ -109,8 +109,8 @@ _JS = """
 """
 
 _TOC = ('<nav class="toc" aria-label="sections"><a href="#summary">Summary</a><a href="#causes">Findings by cause</a>'
-        '<a href="#results">Results</a><a href="#timing">Timing</a><a href="#exchanges">Exchanges</a>'
-        '<a href="#coverage">Coverage</a><a href="#provenance">Provenance</a></nav>')
+        '<a href="#results">Results</a><a href="#timing">Timing</a><a href="#coverage">Coverage</a>'
+        '<a href="#exchanges">Exchanges</a><a href="#provenance">Provenance</a></nav>')
 
 _STATUS_TEXT = {
     "conformant": "every MUST clause passed",
@@ -299,8 +299,8 @@ def build(document: dict[str, Any]) -> str:
     body.append(f'<section id="results"><h2>Results</h2>{_filters(results)}'
                 f'{"".join(_result(anchors[id(r)], r, exchanges) for r in ordered)}</section>')
     body.append(html_timing.section(exchanges.order, exchanges.scenarios))
-    body.append(exchanges.section())
     body.append(_coverage(document.get("coverage")))
+    body.append(exchanges.section())
     body.append(_provenance(document))
     body.append(f"</main><footer>oai-conformance {esc(prov['suite_version'])} · report.json format "
                 f"{esc(document['format'])} v{esc(document['version'])} · rendered offline, no network</footer>")
