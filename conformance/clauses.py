@@ -59,6 +59,7 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("USE-03", _M, "usage", "prompt_tokens > 0, and completion_tokens >= 1 when content is non-empty"),
     ("USE-04", _S, "usage", "Stream usage equals non-stream usage for the same deterministic request"),
     ("USE-05", _M, "usage", "With n choices, completion_tokens counts the tokens of every choice"),
+    ("USE-06", _M, "usage", "A token detail count (cached, audio, prediction tokens) does not exceed the count it details"),
     # --- errors ------------------------------------------------------------------------------
     ("ERR-01", _M, "errors", "A non-2xx answer has the body {error: {message, type, param, code}} as JSON"),
     ("ERR-02", _M, "errors", "An invalid request is answered 400 (not 2xx, not 422, not 5xx)"),
@@ -97,6 +98,7 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("TOOL-06", _M, "tools", "A round trip feeding the tool result back (matching tool_call_id) is answered 200"),
     ("TOOL-07", _M, "tools", "Parallel tool calls carry distinct indices 0..k-1 and distinct ids"),
     ("TOOL-08", _M, "tools", "tool_choice without tools is rejected with 400"),
+    ("TOOL-09", _M, "tools", "parallel_tool_calls false yields at most one tool call"),
     # --- stream framing (docs/contract.md, stream) --------------------------------------------------
     ("SSE-01", _M, "stream", "stream:true is answered 200 with Content-Type text/event-stream"),
     ("SSE-02", _M, "stream", "Every data event carries exactly one JSON chunk (or [DONE])"),
@@ -128,6 +130,7 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("PAR-14", _S, "parameters", "At temperature > 0 the same seed reproduces the output and different seeds vary it"),
     ("CAP-01", _Y, "capabilities", "What the capability manifest (or the profile) claims matches what the target does"),
     ("PAR-15", _M, "parameters", "logit_bias -100 bans the given token"),
+    ("PAR-16", _M, "parameters", "Logprob entries agree with their own top_logprobs lists and bytes"),
     # --- streaming over time (issue 17) ---
     ("TIM-01", _S, "timing", "A stream delivers its chunks as they are generated, not buffered into one burst at the end"),
     ("TIM-02", _S, "timing", "Time to first token and the gaps between chunks stay within the limits the user sets"),

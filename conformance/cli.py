@@ -22,6 +22,7 @@ COMMANDS = {
     "serve": "serve",
     "list-checks": "list_checks",
     "list-defects": "list_defects",
+    "coverage": "coverage",
     "openapi": "openapi",
     "selftest": "selftest",
     "report": "report",

@@ -67,6 +67,11 @@ def request_schema(*, strict: bool, vendor: bool = False) -> dict:
     return copy.deepcopy(_reading("request", strict, vendor))
 
 
+def reading(kind: Kind, *, strict: bool, vendor: bool = False) -> dict:
+    """A self-contained schema of any kind in one reading (a copy: callers may change it)."""
+    return copy.deepcopy(_reading(kind, strict, vendor and kind == "request"))
+
+
 def validate(kind: Kind, instance: object, *, strict: bool, vendor: bool = False) -> list[str]:
     """Validate ``instance``; ``[]`` when valid, else up to 20 ``"<json path>: <message>"`` lines.
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__, capabilities, differential, interrupts, schema, selection
+from . import __version__, capabilities, coverage, differential, interrupts, schema, selection
 from .cassette import Recorder
 from .engine import Budget, CheckSpec, Handler, PhaseChanged, Result, ResultReady, Runner, RunStarted, ScenarioSpec, Verdict
 from .engine.events import ignore
@@ -91,6 +91,7 @@ class RunReport:
     redactor: Redactor
     recordings: dict[str, Any] = field(default_factory=dict)  # scenario -> its evidence, for `conformance replay`
     differences: dict[str, Any] | None = None  # differential mode: see differential.compare
+    coverage: dict[str, Any] | None = None  # the contract coverage of what ran (coverage.run_section)
 
 
 def select(profile: Profile, config: RunConfig,
@@ -150,6 +151,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     budget = Budget(config.max_requests, config.max_tokens_total)
     facts: dict[str, Any] = {}
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
+    covered: dict[str, Any] | None = None
     owned = interrupts.holding()  # the command's: held again once the guard ends, so its report gets written
     recorder = Recorder()
     comparison = comparison_of(config)
@@ -158,6 +160,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     try:
         manifest = _manifest(config, profile)
         checks, scenarios = select_checked(profile, config, manifest)  # imports the whole suite: ~0.5 s, interrupts still held
+        covered = coverage.run_section(profile.name, (checks, scenarios))
         interrupts.deliver()  # an interrupt held since the CLI started is raised here, inside the guard
         if comparison is not None and config.diagnose:  # the pytest plugin checks it once, before its shards
             emit(PhaseChanged("preflight"))
@@ -215,7 +218,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     provenance = _provenance(config, target, profile, facts, redactor, manifest)
     return RunReport(run_id, profile, target, outcome.results, outcome.started_at, outcome.finished_at,
                      outcome.interrupted, budget.requests, budget.tokens, provenance, redactor, recorder.recordings,
-                     differences)
+                     differences, covered)
 
 
 def comparison_of(config: RunConfig) -> differential.Comparison | None:

@@ -85,6 +85,7 @@ KINDS: dict[str, Kind] = {
     "tools_required": _k(messages=user("Hello"), tools=TOOLS, tool_choice="required"),
     "tools_stream": _k(messages=user("Hello"), tools=TOOLS, tool_choice="required", stream=True),
     "tools_parallel": _k(messages=user('Use get_weather for "Paris" and "Tokyo" in parallel'), tools=TOOLS),
+    "tools_serial": _k(messages=user('Use get_weather for "Paris" and "Tokyo" in parallel'), tools=TOOLS, parallel_tool_calls=False),
     "tools_parallel_stream": _k(messages=user('Use get_weather for "Paris" and "Tokyo" in parallel'), tools=TOOLS, stream=True),
     "tools_none": _k(messages=user("Use get_weather for Paris"), tools=TOOLS, tool_choice="none"),
     "tools_named_stream": _k(messages=user("Hello"), tools=TOOLS, tool_choice={"type": "function", "function": {"name": "get_time"}},
@@ -481,6 +482,11 @@ CASES: dict[str, tuple[str, Check]] = {
     "reasoning-params-refused": ("verbosity", lambda c, m: c.status == 200 and m.status == 400 and m.error["param"] == "verbosity"),
     "max-completion-tokens-binds": ("both_caps", lambda c, m: c.json["usage"]["completion_tokens"] == 3 and m.json["usage"]["completion_tokens"] == 7),
     "best-effort-determinism": ("deterministic_twice", lambda c, m: len(contents(c)) == 1 and len(contents(m)) == 3),
+    "parallel-off-ignored": ("tools_serial", lambda c, m: len(calls(c)) == 1 and len(calls(m)) == 2),
+    "top-logprobs-shifted": ("logprobs", lambda c, m: [round(a["logprob"] - 0.5, 9) for e in c.choice["logprobs"]["content"] for a in e["top_logprobs"]]
+                             == [round(a["logprob"], 9) for e in m.choice["logprobs"]["content"] for a in e["top_logprobs"]]),
+    "cached-tokens-above-prompt": ("text", lambda c, m: c.json["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
+                                   and m.json["usage"]["prompt_tokens_details"]["cached_tokens"] > m.json["usage"]["prompt_tokens"]),
     "strict-call-cut-by-cap": ("strict_tool", lambda c, m: c.choice["finish_reason"] == "tool_calls" and m.choice["finish_reason"] == "length"),
 }
 

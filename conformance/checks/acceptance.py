@@ -22,7 +22,7 @@ def _refusal(ex: Exchange) -> str | None:
     return f"HTTP {ex.status}: {short(ex.body[:200].decode('utf-8', 'replace'))}"
 
 
-@check("REQ-02", on="content_parts")
+@check("REQ-02", on="content_parts", covers=("request.messages:set",))
 def content_parts_accepted(ev: Evidence) -> Outcome:
     """System and user content given as arrays of text parts is accepted and counted like the same text as strings, within a few tokens (a chat template may render parts with separators); a dropped part costs more than that."""
     refused = _refusal(ev.exchange)
@@ -44,7 +44,7 @@ def content_parts_accepted(ev: Evidence) -> Outcome:
     return passed(prompt_tokens_strings=a, prompt_tokens_parts=b)
 
 
-@check("REQ-03", on="null_content")
+@check("REQ-03", on="null_content", covers=("request.messages:set",))
 def null_assistant_content_accepted(ev: Evidence) -> Outcome:
     """A replayed assistant tool-call turn with content null is accepted (MUST); content "" should be too (WARN)."""
     refused = _refusal(ev.exchange)
@@ -57,7 +57,7 @@ def null_assistant_content_accepted(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("REQ-04", on="role_orders")
+@check("REQ-04", on="role_orders", covers=("request.messages:set",))
 def message_orders_accepted(ev: Evidence) -> Outcome:
     """Orders OpenAI accepts (developer role, consecutive user turns, system after user) are accepted; a clean 4xx is a WARN, 5xx is judged by ERR-03."""
     refused = _refusal(ev.exchange)
@@ -79,7 +79,7 @@ def boundary_values_accepted(ev: Evidence) -> Outcome:
     return _accepted(ev)
 
 
-@check("REQ-07", on="stream_options")
+@check("REQ-07", on="stream_options", covers=("request.stream_options:set",))
 def stream_options_accepted(ev: Evidence) -> Outcome:
     """stream_options {include_usage: true} with stream true is accepted."""
     return _accepted(ev)

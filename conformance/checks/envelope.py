@@ -15,7 +15,7 @@ check = SUITE.check
 _DAY = 86_400
 
 
-@check("ENV-01", on="chat")
+@check("ENV-01", on="chat", covers=("response.*:type",))
 def response_matches_schema(ev: Evidence) -> Outcome:
     """A non-stream answer validates against the response schema of the profile (strict or lenient reading)."""
     errors = schema.validate("response", ev.body, strict=ev.strict, vendor=ev.vendor)
@@ -24,7 +24,7 @@ def response_matches_schema(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("ENV-02", on=("chat", "stream"))
+@check("ENV-02", on=("chat", "stream"), covers=("response.object:value", "chunk.object:value"))
 def object_type(ev: Evidence) -> Outcome:
     """object is "chat.completion" for a body and "chat.completion.chunk" for every stream chunk."""
     expected = "chat.completion.chunk" if ev.streamed else "chat.completion"
@@ -34,7 +34,7 @@ def object_type(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("ENV-03", on=("chat", "stream"))
+@check("ENV-03", on=("chat", "stream"), covers=("response.created:value", "chunk.created:value"))
 def created_in_seconds(ev: Evidence) -> Outcome:
     """created is an integer Unix time in seconds, within a day of now (not milliseconds, not 0)."""
     now = time.time()
@@ -48,7 +48,7 @@ def created_in_seconds(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("ENV-04", on=("chat", "stream"))
+@check("ENV-04", on=("chat", "stream"), covers=("response.id:value", "chunk.id:value"))
 def id_non_empty(ev: Evidence) -> Outcome:
     """id is a non-empty string."""
     for label, payload in payloads(ev):
@@ -58,7 +58,7 @@ def id_non_empty(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("ENV-05", on=("chat", "stream"))
+@check("ENV-05", on=("chat", "stream"), covers=("response.model:value", "chunk.model:value"))
 def model_named(ev: Evidence) -> Outcome:
     """model is a non-empty string naming the model that answered."""
     for label, payload in payloads(ev):
@@ -68,7 +68,8 @@ def model_named(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("ENV-06", on=("chat", "stream"))
+@check("ENV-06", on=("chat", "stream"),
+       covers=("response.choices[].message.role:value", "response.choices[].message.content:value"))
 def message_role_and_content(ev: Evidence) -> Outcome:
     """Each choice's message has role "assistant" and content that is a string or null (never an array); so does every streamed delta's content."""
     if ev.streamed:
@@ -122,7 +123,8 @@ def answer_in_content(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("CHO-01", on=("chat", "stream"))
+@check("CHO-01", on=("chat", "stream"),
+       covers=("request.n:set", "request.n:off", "response.choices:value", "chunk.choices:value"))
 def choice_count(ev: Evidence) -> Outcome:
     """The answer has exactly n choices (n defaults to 1)."""
     n = req(ev, "n", 1)
@@ -136,7 +138,7 @@ def choice_count(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("CHO-02", on=("chat", "stream"))
+@check("CHO-02", on=("chat", "stream"), covers=("response.choices[].index:value", "chunk.choices[].index:value"))
 def choice_indices(ev: Evidence) -> Outcome:
     """Choice indices are the integers 0..n-1, each exactly once."""
     indices: list[Any]
@@ -149,7 +151,8 @@ def choice_indices(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("FIN-01", on=("chat", "stream"))
+@check("FIN-01", on=("chat", "stream"),
+       covers=("response.choices[].finish_reason:value", "chunk.choices[].finish_reason:value"))
 def finish_reason_value(ev: Evidence) -> Outcome:
     """finish_reason is stop, length, tool_calls, content_filter or function_call; '' and other values are not allowed."""
     values: list[tuple[Any, Any]]
@@ -163,7 +166,7 @@ def finish_reason_value(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("FIN-05", on="chat")
+@check("FIN-05", on="chat", covers=("response.choices[].finish_reason:value",))
 def tool_calls_reason_has_calls(ev: Evidence) -> Outcome:
     """finish_reason "tool_calls" only when the message actually carries tool calls."""
     for choice in ev.choices():
@@ -173,7 +176,7 @@ def tool_calls_reason_has_calls(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("USE-01", on="chat")
+@check("USE-01", on="chat", covers=("response.usage:value",))
 def usage_present(ev: Evidence) -> Outcome:
     """A non-stream answer carries usage with integer prompt_tokens, completion_tokens and total_tokens."""
     usage = ev.usage()
@@ -185,7 +188,8 @@ def usage_present(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("USE-02", on=("chat", "stream"))
+@check("USE-02", on=("chat", "stream"),
+       covers=("response.usage.total_tokens:value", "chunk.usage.total_tokens:value"))
 def usage_adds_up(ev: Evidence) -> Outcome:
     """total_tokens == prompt_tokens + completion_tokens (reasoning tokens are part of completion_tokens)."""
     usage = _usage(ev)
@@ -197,7 +201,11 @@ def usage_adds_up(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("USE-03", on=("chat", "stream"))
+@check("USE-03", on=("chat", "stream"),
+       covers=("response.usage.prompt_tokens:value", "response.usage.completion_tokens:value",
+               "chunk.usage.prompt_tokens:value", "chunk.usage.completion_tokens:value",
+               "response.usage.completion_tokens_details.reasoning_tokens:value",
+               "chunk.usage.completion_tokens_details.reasoning_tokens:value"))
 def usage_plausible(ev: Evidence) -> Outcome:
     """prompt_tokens > 0, and completion_tokens >= 1 whenever content or tool calls were produced."""
     usage = _usage(ev)
@@ -216,7 +224,28 @@ def usage_plausible(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("PAR-09", on="chat")
+_DETAILS = {"prompt_tokens": ("prompt_tokens_details", ("cached_tokens", "audio_tokens")),
+            "completion_tokens": ("completion_tokens_details",
+                                  ("audio_tokens", "accepted_prediction_tokens", "rejected_prediction_tokens"))}
+
+
+@check("USE-06", on=("chat", "stream"),
+       covers=tuple(f"{surface}.usage.{details}.{name}:value" for surface in ("response", "chunk")
+                    for details, names in _DETAILS.values() for name in names))
+def usage_details_within_counts(ev: Evidence) -> Outcome:
+    """Every count in prompt_tokens_details (cached_tokens, audio_tokens) is at most prompt_tokens, and every count in completion_tokens_details (audio_tokens, accepted_prediction_tokens, rejected_prediction_tokens) at most completion_tokens (reasoning_tokens: USE-03): a detail counts some of the tokens it details, never more."""
+    usage = _usage(ev)
+    for total_key, (details_key, names) in _DETAILS.items():
+        total, details = usage.get(total_key), usage.get(details_key)
+        if not _is_int(total) or not isinstance(details, dict):
+            continue  # a missing count is USE-01's; absent details are legal
+        over = {name: details[name] for name in names if _is_int(details.get(name)) and details[name] > total}
+        if over:
+            return fail(f"{details_key} counts <= {total_key} ({total})", f"{details_key} {short(over)}")
+    return passed()
+
+
+@check("PAR-09", on="chat", covers=("request.logprobs:off", "response.choices[].logprobs:value"))
 def logprobs_absent_unless_asked(ev: Evidence) -> Outcome:
     """Without logprobs:true, choices carry logprobs null (or no logprobs key)."""
     if req(ev, "logprobs"):

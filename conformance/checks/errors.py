@@ -19,7 +19,7 @@ def _status(ev: Evidence, ex: Exchange | None = None) -> int:
     return ex.status
 
 
-@check("REQ-01", on="valid")
+@check("REQ-01", on="valid", covers=("request.model:set", "request.messages:set"))
 def valid_request_accepted(ev: Evidence) -> Outcome:
     """A valid request (every field documented and in range) is answered 200."""
     status = _status(ev)
@@ -111,7 +111,7 @@ def bad_key_is_401(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("ERR-06", on="unknown_model")
+@check("ERR-06", on="unknown_model", covers=("request.model:invalid",))
 def unknown_model_is_404(ev: Evidence) -> Outcome:
     """An unknown model is answered 404 with code model_not_found (servers that serve one model often ignore the field)."""
     status = _status(ev)

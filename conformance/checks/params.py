@@ -8,6 +8,7 @@ from the sequential tests the scenarios ran (``ev.data["sampling"]``, see ``conf
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import jsonschema
@@ -43,7 +44,8 @@ def _completion(ev: Evidence) -> tuple[str, int | None, object]:
     return ev.content(0), usage.get("completion_tokens"), choice.get("finish_reason")
 
 
-@check("PAR-01", on="capped")
+@check("PAR-01", on="capped",
+       covers=("request.max_tokens:set", "response.usage.completion_tokens:value", "chunk.usage.completion_tokens:value"))
 def max_tokens_caps(ev: Evidence) -> Outcome:
     """max_tokens N (alone) bounds completion_tokens to N."""
     field, cap = _cap(ev)
@@ -52,7 +54,7 @@ def max_tokens_caps(ev: Evidence) -> Outcome:
     return refusal(ev, "PAR-01") or _judge_cap(ev, field, cap)
 
 
-@check("PAR-02", on="capped")
+@check("PAR-02", on="capped", covers=("request.max_completion_tokens:set",))
 def max_completion_tokens_caps(ev: Evidence) -> Outcome:
     """max_completion_tokens N (alone, no max_tokens) bounds completion_tokens to N (reasoning tokens included)."""
     field, cap = _cap(ev)
@@ -78,7 +80,7 @@ def _judge_cap(ev: Evidence, field: str, cap: int) -> Outcome:
     return inconclusive("no usage reported; the word count does not exceed the cap", words=words)
 
 
-@check("PAR-01", on="uncapped")
+@check("PAR-01", on="uncapped", covers=("request.max_tokens:off", "request.max_completion_tokens:off"))
 def no_silent_default_cap(ev: Evidence) -> Outcome:
     """Without max_tokens / max_completion_tokens the answer is not cut by a hidden default cap (finish_reason "length" is a WARN).  It passes when the count reaches 120 or the stream is still going when the suite stops reading; a model that ends its answer early by itself leaves it INCONCLUSIVE."""
     if ev.exchange.stopped_reading:
@@ -94,7 +96,8 @@ def no_silent_default_cap(ev: Evidence) -> Outcome:
                         f"reached 120, so no default cap was reached: {short(text[-80:])}", completion_tokens=used)
 
 
-@check("FIN-02", on="capped")
+@check("FIN-02", on="capped",
+       covers=("response.choices[].finish_reason:value", "chunk.choices[].finish_reason:value"))
 def capped_answer_says_length(ev: Evidence) -> Outcome:
     """An answer cut by the token cap has finish_reason "length".  Any other reason is proven wrong only when the same greedy request with a 4x larger cap goes on from the same text past the cap; a model that stopped on its own (fewer tokens than the cap, or the longer answer ends at the same place) is INCONCLUSIVE."""
     field, cap = _cap(ev)
@@ -133,7 +136,7 @@ def _stops(ev: Evidence) -> list[str]:
     return [stops] if isinstance(stops, str) else list(stops or [])
 
 
-@check("PAR-03", on="stopped")
+@check("PAR-03", on="stopped", covers=("request.stop:set",))
 def stop_sequences_honoured(ev: Evidence) -> Outcome:
     """The output never contains a stop sequence and generation ends at the first one with finish_reason "stop".  A count that ends right before the first stop passes; otherwise the same greedy request without stop decides: the answer must be that answer cut before its first stop sequence.  A model that never writes a stop sequence as given, or a target that is not deterministic for the request, is INCONCLUSIVE."""
     refused = refusal(ev, "PAR-03")
@@ -168,7 +171,7 @@ def stop_sequences_honoured(ev: Evidence) -> Outcome:
                         f"differ before the stop sequence ({short(text)} vs {short(free_text)})")
 
 
-@check("PAR-04", on="multi_choice")
+@check("PAR-04", on="multi_choice", covers=("request.n:set",))
 def n_choices_complete(ev: Evidence) -> Outcome:
     """n = 2 returns two complete choices, each with text and a finish_reason, and at temperature 1 they are independent samples, not copies (sign test at the false-alarm budget)."""
     if ev.streamed:
@@ -207,7 +210,7 @@ def _json_answer(ev: Evidence, clause: str) -> tuple[Any, Outcome | None]:
         return None, _unparsed_json(ev, content, exc)
 
 
-@check("PAR-05", on="json_mode")
+@check("PAR-05", on="json_mode", covers=("request.response_format:set",))
 def json_object_mode(ev: Evidence) -> Outcome:
     """response_format json_object yields content that parses as a JSON object (an object cut by the probe's token cap, finish_reason "length", is INCONCLUSIVE; a fenced or prefaced object is a FAIL)."""
     value, decided = _json_answer(ev, "PAR-05")
@@ -218,7 +221,7 @@ def json_object_mode(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("PAR-06", on="json_schema")
+@check("PAR-06", on="json_schema", covers=("request.response_format:set",))
 def json_schema_mode(ev: Evidence) -> Outcome:
     """response_format json_schema with strict true yields content valid for the given schema (an object cut by the probe's token cap is INCONCLUSIVE)."""
     value, decided = _json_answer(ev, "PAR-06")
@@ -240,7 +243,9 @@ def _unparsed_json(ev: Evidence, content: str, exc: ValueError) -> Outcome:
     return fail("content parses as JSON", f"{exc}: {short(content)}")
 
 
-@check("PAR-07", on="logprobs")
+@check("PAR-07", on="logprobs",
+       covers=("request.logprobs:set", "response.choices[].logprobs.content[].token:value",
+               "response.choices[].logprobs.content[].bytes:value"))
 def logprobs_content(ev: Evidence) -> Outcome:
     """logprobs:true returns one entry per token with logprob <= 0, and the tokens concatenate to the content (their bytes, when multi-byte characters are split across tokens)."""
     if ev.streamed:
@@ -260,20 +265,15 @@ def logprobs_content(ev: Evidence) -> Outcome:
     return spells_content(entries, text)
 
 
-@check("PAR-08", on="logprobs")
+@check("PAR-08", on="logprobs",
+       covers=("request.top_logprobs:set", "response.choices[].logprobs.content[].top_logprobs:value",
+               "chunk.choices[].logprobs.content[].top_logprobs:value"))
 def top_logprobs_count(ev: Evidence) -> Outcome:
     """top_logprobs k returns exactly k alternatives per token, each with logprob <= 0."""
     k = req(ev, "top_logprobs")
     if not isinstance(k, int):
         raise NotApplicable
-    if ev.streamed:
-        acc = ev.stream.choices.get(0)
-        entries = acc.logprob_tokens if acc else []
-    else:
-        logprobs = (ev.choices()[0] if ev.choices() else {}).get("logprobs")
-        entries = (logprobs or {}).get("content") or [] if isinstance(logprobs, dict) else []
-    if not entries:
-        raise Skip("no logprob entries; judged by PAR-07 / SSE-16")
+    entries = _logprob_entries(ev)
     counts = [len(e.get("top_logprobs") or []) for e in entries]
     if any(c != k for c in counts):
         return fail(f"{k} top_logprobs per token", f"counts {counts[:10]}")
@@ -284,7 +284,82 @@ def top_logprobs_count(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("PAR-10", on="repeatability")
+def _logprob_entries(ev: Evidence) -> list[Any]:
+    """The logprobs.content entries of choice 0 (streamed: every chunk's, in order), or Skip."""
+    if ev.streamed:
+        acc = ev.stream.choices.get(0)
+        entries = acc.logprob_tokens if acc else []
+    else:
+        logprobs = (ev.choices()[0] if ev.choices() else {}).get("logprobs")
+        entries = (logprobs or {}).get("content") or [] if isinstance(logprobs, dict) else []
+    if not entries:
+        raise Skip("no logprob entries; judged by PAR-07 / SSE-16")
+    return list(entries)
+
+
+_LOGPROB_FIELDS = ("logprob", "bytes", "top_logprobs[].logprob", "top_logprobs[].bytes")
+
+
+@check("PAR-16", on="logprobs",
+       covers=tuple(f"{surface}.choices[].logprobs.content[].{name}:value"
+                    for surface in ("response", "chunk") for name in _LOGPROB_FIELDS))
+def logprobs_self_consistent(ev: Evidence) -> Outcome:
+    """Every logprob entry agrees with its own top_logprobs list: no token twice in the list, the chosen token no likelier than the list's likeliest and, where the list holds it, with the same logprob; every bytes array is the UTF-8 of its token (byte pieces of a split character, no UTF-8 by themselves, are exempt).  A list not in descending order of logprob is a WARN (clients take the first alternative as the likeliest)."""
+    unsorted: tuple[int, list[float]] | None = None
+    for position, entry in enumerate(_logprob_entries(ev)):
+        if not isinstance(entry, dict):
+            continue  # the schema's (ENV-01 / SSE-19)
+        top = [alt for alt in entry.get("top_logprobs") or [] if isinstance(alt, dict)]
+        wrong = next((item for item in (entry, *top) if not _bytes_spell_token(item)), None)
+        if wrong is not None:
+            return fail("bytes = the UTF-8 of the token", f"token #{position}: {short(wrong.get('token'))} with bytes "
+                        f"{short(wrong.get('bytes'))}")
+        keys = [_token_key(alt) for alt in top]
+        named = [key for key in keys if key is not None]
+        if len(set(named)) != len(named):
+            return fail("distinct tokens in top_logprobs", f"token #{position}: {short([alt.get('token') for alt in top])}")
+        if not top or not _numbers([entry.get("logprob"), *(alt.get("logprob") for alt in top)]):
+            continue  # numbers are the schema's; an empty list holds nothing to compare
+        values, chosen = [float(alt["logprob"]) for alt in top], float(entry["logprob"])
+        if chosen > max(values) and not math.isclose(chosen, max(values), rel_tol=1e-4, abs_tol=1e-4):
+            return fail("the chosen token no likelier than the likeliest alternative",
+                        f"token #{position} {short(entry.get('token'))}: logprob {chosen} > {max(values)}")
+        own = [v for v, key in zip(values, keys) if key is not None and key == _token_key(entry)]
+        if own and not math.isclose(own[0], chosen, rel_tol=1e-4, abs_tol=1e-4):
+            return fail("the chosen token's logprob equals its own top_logprobs entry",
+                        f"token #{position} {short(entry.get('token'))}: logprob {chosen}, in top_logprobs {own[0]}")
+        if unsorted is None and values != sorted(values, reverse=True):
+            unsorted = (position, values)
+    if unsorted is not None:
+        return warn("top_logprobs in descending order of logprob", f"token #{unsorted[0]}: logprobs {short(unsorted[1])}")
+    return passed()
+
+
+def _bytes_spell_token(item: dict[str, Any]) -> bool:
+    """bytes (when given, and UTF-8 by themselves) decode to the token's text."""
+    raw = item.get("bytes")
+    if not isinstance(raw, list) or not all(isinstance(b, int) and 0 <= b < 256 for b in raw):
+        return True  # null is legal; other shapes are the schema's
+    try:
+        return bytes(raw).decode("utf-8") == item.get("token")
+    except UnicodeDecodeError:
+        return True  # a piece of a multi-byte character: its text cannot be its UTF-8
+
+
+def _token_key(item: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What tells two alternatives apart: the text and bytes; None for a text that stands for an
+    undecodable piece (U+FFFD) without bytes, which distinct tokens share."""
+    token, raw = item.get("token"), item.get("bytes")
+    if not isinstance(token, str) or ("\ufffd" in token and not isinstance(raw, list)):
+        return None
+    return (token, tuple(raw) if isinstance(raw, list) else None)
+
+
+def _numbers(values: list[Any]) -> bool:
+    return all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+@check("PAR-10", on="repeatability", covers=("request.seed:set",))
 def seed_reproduces(ev: Evidence) -> Outcome:
     """The same request with the same seed at temperature 0 gives the same text (best effort, hence SHOULD)."""
     refused = refusal(ev, "PAR-10")
@@ -296,7 +371,7 @@ def seed_reproduces(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("PAR-14", on="seeded_sampling")
+@check("PAR-14", on="seeded_sampling", covers=("request.seed:set",))
 def seeded_sampling_reproduces(ev: Evidence) -> Outcome:
     """At temperature 1 the same seed reproduces the text; a different seed giving the same text too is INCONCLUSIVE (sampling may be off), never a FAIL."""
     refused = refusal(ev, "PAR-14")
@@ -311,7 +386,7 @@ def seeded_sampling_reproduces(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("PAR-11", on="variation")
+@check("PAR-11", on="variation", covers=("request.temperature:set",))
 def temperature_varies(ev: Evidence) -> Outcome:
     """Samples at temperature 1.5 do not all reproduce the temperature-0 text (sequential test at the false-alarm budget; running out of trials is INCONCLUSIVE)."""
     sampling = ev.data.get("sampling", {})
@@ -325,7 +400,7 @@ def temperature_varies(ev: Evidence) -> Outcome:
     return inconclusive(f"no decision: {sampling.get('stopped') or 'trial cap reached'}", **sampling)
 
 
-@check("PAR-13", on="nucleus")
+@check("PAR-13", on="nucleus", covers=("request.top_p:set",))
 def tiny_top_p_is_stable(ev: Evidence) -> Outcome:
     """top_p 0.001 keeps only the most likely token, so two samples at temperature 1 agree."""
     first, again = ev.content(0), _content_of(ev, "repeat")
@@ -335,7 +410,8 @@ def tiny_top_p_is_stable(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("SSE-18", on="equivalence")
+@check("SSE-18", on="equivalence",
+       covers=("chunk.choices[].delta.content:value", "chunk.choices[].delta.tool_calls[].function.arguments:value"))
 def stream_matches_non_stream(ev: Evidence) -> Outcome:
     """For a deterministic request (temperature 0, seed) the reassembled stream equals the non-stream answer: text, finish_reason and tool calls (names and arguments).  Real servers are deterministic only on a best-effort basis, so a difference is a FAIL only when a second non-stream answer repeats the first; otherwise INCONCLUSIVE with both texts."""
     stream = ev.twin("stream")
@@ -365,7 +441,8 @@ def stream_matches_non_stream(ev: Evidence) -> Outcome:
     return fail(expected, observed, note="a second non-stream answer repeats the first, so the stream is what differs")
 
 
-@check("USE-05", on="n_capped")
+@check("USE-05", on="n_capped",
+       covers=("response.usage.completion_tokens:value", "chunk.usage.completion_tokens:value"))
 def usage_counts_every_choice(ev: Evidence) -> Outcome:
     """With n choices that all finished "length" at max_tokens N, completion_tokens is n x N: every choice's tokens are counted, not one choice's.  A choice that ended by itself leaves the rule unexercised (INCONCLUSIVE)."""
     refused = refusal(ev, "USE-05")
@@ -391,7 +468,7 @@ def usage_counts_every_choice(ev: Evidence) -> Outcome:
     return passed(completion_tokens=used)
 
 
-@check("USE-04", on="equivalence")
+@check("USE-04", on="equivalence", covers=("chunk.usage.prompt_tokens:value", "chunk.usage.completion_tokens:value"))
 def stream_usage_matches(ev: Evidence) -> Outcome:
     """Stream usage equals non-stream usage for the same deterministic request (±1 token)."""
     usage, streamed = ev.usage(), _stream_of(ev).final_usage()
@@ -406,7 +483,7 @@ def stream_usage_matches(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("PAR-12", on="vendor_top_k", marks=("vendor",))
+@check("PAR-12", on="vendor_top_k", marks=("vendor",), covers=("request.top_k:set",))
 def vendor_top_k_honoured(ev: Evidence) -> Outcome:
     """The seed vendor's top_k is honoured: top_k 1 makes sampling greedy, so two samples at temperature 1.5 agree (rejected or silently ignored is a WARN)."""
     refused = refusal(ev, "PAR-12")
@@ -419,7 +496,7 @@ def vendor_top_k_honoured(ev: Evidence) -> Outcome:
     return passed("top_k honoured", verdict="honoured")
 
 
-@check("PAR-12", on="vendor_repetition", marks=("vendor",))
+@check("PAR-12", on="vendor_repetition", marks=("vendor",), covers=("request.repetition_penalty:set",))
 def vendor_repetition_penalty_honoured(ev: Evidence) -> Outcome:
     """The seed vendor's repetition_penalty is honoured: penalty 2 changes a greedy answer that repeats one word (an answer without repeats proves nothing: INCONCLUSIVE)."""
     refused = refusal(ev, "PAR-12")
@@ -436,7 +513,7 @@ def vendor_repetition_penalty_honoured(ev: Evidence) -> Outcome:
     return passed("repetition_penalty honoured", verdict="honoured")
 
 
-@check("PAR-15", on="logit_bias")
+@check("PAR-15", on="logit_bias", covers=("request.logit_bias:set",))
 def logit_bias_bans_token(ev: Evidence) -> Outcome:
     """logit_bias -100 bans the manifest's token: the greedy answer that contained its text no longer does.  The same answer, text included, with and without the bias is a FAIL; an unbiased answer without the text proves nothing, and a changed answer that still contains the text may spell it with other tokens (both INCONCLUSIVE)."""
     refused = refusal(ev, "PAR-15")

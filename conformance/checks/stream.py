@@ -14,7 +14,7 @@ from .common import req, short, spells_content
 check = SUITE.check
 
 
-@check("SSE-01", on="stream")
+@check("SSE-01", on="stream", covers=("request.stream:set",))
 def event_stream_content_type(ev: Evidence) -> Outcome:
     """stream:true is answered 200 with Content-Type text/event-stream."""
     ex = ev.require_response()
@@ -84,7 +84,7 @@ def canonical_framing(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("SSE-05", on="stream")
+@check("SSE-05", on="stream", covers=("chunk.id:value", "chunk.created:value", "chunk.model:value"))
 def stable_envelope(ev: Evidence) -> Outcome:
     """Every chunk carries the same id, created and model."""
     chunks = ev.stream.json_chunks
@@ -102,7 +102,7 @@ def stable_envelope(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("SSE-06", on="stream")
+@check("SSE-06", on="stream", covers=("chunk.choices[].delta.role:value",))
 def role_on_first_delta(ev: Evidence) -> Outcome:
     """The first delta of each choice has role "assistant"; later deltas carry no role, and role is never "" or null."""
     for index, acc in ev.stream.choices.items():
@@ -114,7 +114,7 @@ def role_on_first_delta(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("SSE-07", on="stream")
+@check("SSE-07", on="stream", covers=("chunk.choices[].finish_reason:value",))
 def finish_reason_per_choice(ev: Evidence) -> Outcome:
     """Every streamed choice object has a finish_reason key (null until the end) and each index gets exactly one non-null value, on its last chunk."""
     stream = ev.stream
@@ -150,7 +150,8 @@ def finish_chunk_without_content(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("SSE-11", on="stream")
+@check("SSE-11", on="stream",
+       covers=("request.stream_options:set", "request.stream_options:off", "chunk.usage:value"))
 def usage_only_when_asked(ev: Evidence) -> Outcome:
     """With include_usage, one final chunk before [DONE] has choices [] and usage, and every other chunk has usage null; without it no chunk carries usage or choices []."""
     stream = ev.stream
@@ -178,7 +179,7 @@ def usage_only_when_asked(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("SSE-12", on="multi_choice")
+@check("SSE-12", on="multi_choice", covers=("request.n:set",))
 def each_choice_streams_fully(ev: Evidence) -> Outcome:
     """With n > 1 every choice index 0..n-1 is streamed and gets its own finish_reason (role and duplicates: SSE-06/07)."""
     if not ev.streamed:
@@ -210,7 +211,9 @@ def in_band_error_shape(ev: Evidence) -> Outcome:
     return fail("no error for a valid request", f"in-band error: {short(error.get('message'))}")
 
 
-@check("SSE-16", on="logprobs")
+@check("SSE-16", on="logprobs",
+       covers=("request.logprobs:set", "chunk.choices[].logprobs.content[].token:value",
+               "chunk.choices[].logprobs.content[].bytes:value"))
 def streamed_logprobs(ev: Evidence) -> Outcome:
     """With logprobs:true each streamed token carries its logprob entry; they concatenate to the streamed text (their bytes, when multi-byte characters are split across tokens)."""
     if not ev.streamed:
@@ -232,7 +235,7 @@ def has_a_choice_chunk(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("SSE-19", on="stream")
+@check("SSE-19", on="stream", covers=("chunk.*:type",))
 def chunks_match_schema(ev: Evidence) -> Outcome:
     """Every chunk validates against the stream chunk schema of the profile."""
     for chunk in ev.stream.json_chunks:

@@ -44,7 +44,7 @@ def _schema_for(ev: Evidence, name: str | None) -> dict[str, Any] | None:
     return None
 
 
-@check("TOOL-01", on=("tool_call", "stream_tool_call"))
+@check("TOOL-01", on=("tool_call", "stream_tool_call"), covers=("request.tools:set", "request.tool_choice:set"))
 def required_calls_a_tool(ev: Evidence) -> Outcome:
     """tool_choice "required" yields at least one tool call (streamed: tool-call deltas, not the call serialised as text)."""
     if _choice_kind(ev) != "required":
@@ -65,7 +65,7 @@ def required_calls_a_tool(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("TOOL-02", on="tool_none")
+@check("TOOL-02", on="tool_none", covers=("request.tool_choice:off",))
 def none_calls_nothing(ev: Evidence) -> Outcome:
     """tool_choice "none" yields a text answer and no tool call."""
     refused = refusal(ev, "TOOL-02")
@@ -77,7 +77,9 @@ def none_calls_nothing(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("TOOL-03", on=("tool_call", "stream_tool_call"))
+@check("TOOL-03", on=("tool_call", "stream_tool_call"),
+       covers=("request.tool_choice:set", "response.choices[].message.tool_calls[].function.name:value",
+               "chunk.choices[].delta.tool_calls[].function.name:value"))
 def named_choice_obeyed(ev: Evidence) -> Outcome:
     """A named tool_choice calls exactly the named function (streamed: in the tool-call deltas).  The probe's prompt asks for another tool, so a server that ignores the choice is not saved by a lucky model."""
     choice = ev.data.get("tool_choice")
@@ -99,7 +101,9 @@ def named_choice_obeyed(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("TOOL-04", on=("tool_call", "stream_tool_call"))
+@check("TOOL-04", on=("tool_call", "stream_tool_call"),
+       covers=("request.tools:set", "response.choices[].message.tool_calls[].function.arguments:value",
+               "chunk.choices[].delta.tool_calls[].function.arguments:value"))
 def arguments_are_json_text(ev: Evidence) -> Outcome:
     """function.arguments is a string holding a JSON object valid for the tool's parameters (streamed: the concatenated fragments).  Only a strict tool binds the model to its schema: off-schema arguments for a non-strict tool are INCONCLUSIVE, and so are arguments cut by the token cap (finish_reason "length")."""
     cut = cut_by_cap(ev, _finish_and_called(ev)[0])
@@ -126,7 +130,8 @@ def arguments_are_json_text(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("TOOL-05", on=("tool_call", "stream_tool_call"))
+@check("TOOL-05", on=("tool_call", "stream_tool_call"),
+       covers=("response.choices[].message.tool_calls[].id:value", "chunk.choices[].delta.tool_calls[].id:value"))
 def call_ids_unique(ev: Evidence) -> Outcome:
     """Every tool call has a non-empty id, unique within the response."""
     ids = _ids(ev)
@@ -137,7 +142,7 @@ def call_ids_unique(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("TOOL-06", on="round_trip")
+@check("TOOL-06", on="round_trip", covers=("request.messages:set",))
 def round_trip_accepted(ev: Evidence) -> Outcome:
     """Feeding the server's own tool call back with a tool message answering its id is answered 200 with text (a further tool call is legal under auto but proves nothing: INCONCLUSIVE)."""
     status = ev.require_response().status
@@ -164,7 +169,8 @@ def foreign_history_accepted(ev: Evidence) -> Outcome:
     return fail("HTTP 200 for a history with OpenAI-style tool-call ids", f"HTTP {status}: {body}")
 
 
-@check("TOOL-07", on="parallel")
+@check("TOOL-07", on="parallel",
+       covers=("request.parallel_tool_calls:set", "chunk.choices[].delta.tool_calls[].index:value"))
 def parallel_calls_distinct(ev: Evidence) -> Outcome:
     """Parallel tool calls carry distinct indices 0..k-1 (streamed: one index per call, counted by the ids that open calls) and distinct ids; a single call proves nothing (INCONCLUSIVE)."""
     refused = refusal(ev, "TOOL-07")
@@ -195,7 +201,29 @@ def parallel_calls_distinct(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("TOOL-08", on="tool_rules")
+@check("TOOL-09", on="parallel", covers=("request.parallel_tool_calls:off",))
+def serial_when_parallel_off(ev: Evidence) -> Outcome:
+    """parallel_tool_calls false yields at most one tool call: the request that was answered with parallel calls, sent again with parallel_tool_calls false, gets one call (or none).  When parallel calls were not made with it on, turning it off was not exercised: INCONCLUSIVE."""
+    serial = ev.twin("serial")
+    if serial is None or ev.streamed:
+        raise NotApplicable
+    ev.require_ok()
+    status = serial.exchange.status
+    if status != 200:
+        return fail("HTTP 200 for parallel_tool_calls false (true was answered)", f"HTTP {status}: "
+                    f"{short(serial.exchange.body[:200].decode('utf-8', 'replace'))}")
+    calls = _calls(serial)
+    if len(calls) > 1:
+        names = [(c.get("function") or {}).get("name") for c in calls]
+        return fail("at most one tool call with parallel_tool_calls false", f"{len(calls)} calls: {short(names)}")
+    parallel = len(_calls(ev))
+    if parallel < 2:
+        return inconclusive(f"with parallel_tool_calls true the answer made {parallel} call(s): serial calls were not "
+                            "exercised")
+    return passed(f"{parallel} parallel calls with it on, {len(calls)} with it off")
+
+
+@check("TOOL-08", on="tool_rules", covers=("request.tool_choice:invalid",))
 def tool_choice_needs_tools(ev: Evidence) -> Outcome:
     """tool_choice other than "none" without tools is rejected (the exact 4xx code is ERR-02's / ERR-08's to judge)."""
     status = ev.require_response().status
@@ -206,7 +234,8 @@ def tool_choice_needs_tools(ev: Evidence) -> Outcome:
     return passed(status=status)
 
 
-@check("FIN-03", on=("tool_call", "stream_tool_call"))
+@check("FIN-03", on=("tool_call", "stream_tool_call"),
+       covers=("response.choices[].finish_reason:value", "chunk.choices[].finish_reason:value"))
 def tool_calls_finish_reason(ev: Evidence) -> Outcome:
     """When tools were called under tool_choice auto or required, finish_reason is "tool_calls"."""
     if _choice_kind(ev) not in ("auto", "required"):
@@ -223,7 +252,7 @@ def tool_calls_finish_reason(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("FIN-04", on="tool_call")
+@check("FIN-04", on="tool_call", covers=("response.choices[].finish_reason:value",))
 def named_call_finish_reason(ev: Evidence) -> Outcome:
     """A call forced by a named tool_choice ends with "tool_calls" or "stop" (OpenAI itself answers "stop" there)."""
     if _choice_kind(ev) != "named":
@@ -240,7 +269,7 @@ def named_call_finish_reason(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("FIN-02", on="capped_tool")
+@check("FIN-02", on="capped_tool", covers=("response.choices[].finish_reason:value",))
 def capped_call_says_length(ev: Evidence) -> Outcome:
     """A tool call cut by the token cap (max_tokens 3: its arguments are not complete JSON) ends with finish_reason "length", not "tool_calls"."""
     reason, called = _finish_and_called(ev)
@@ -254,7 +283,9 @@ def capped_call_says_length(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("SSE-09", on="stream")
+@check("SSE-09", on="stream",
+       covers=("chunk.choices[].delta.tool_calls[].index:value", "chunk.choices[].delta.tool_calls[].id:value",
+               "chunk.choices[].delta.tool_calls[].type:value", "chunk.choices[].delta.tool_calls[].function.name:value"))
 def tool_deltas_well_formed(ev: Evidence) -> Outcome:
     """Tool-call deltas carry an integer index; the first delta per index has id, type "function" and a name; later ones keep the id (never "" or a new one); argument fragments are strings that concatenate to one JSON text.  A continuation repeating name "" or a text delta carrying tool_calls [] is a WARN."""
     first: dict[tuple[Any, int], dict[str, Any]] = {}
@@ -304,7 +335,7 @@ def tool_deltas_well_formed(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("SSE-10", on="stream_tool_call")
+@check("SSE-10", on="stream_tool_call", covers=("chunk.choices[].finish_reason:value",))
 def stream_tool_finish(ev: Evidence) -> Outcome:
     """A stream in which tools were called (auto/required) ends that choice with finish_reason "tool_calls"."""
     if _choice_kind(ev) not in ("auto", "required"):

@@ -83,7 +83,7 @@ def json_answer_is_json(ev: Evidence) -> Outcome:
     return passed()
 
 
-@check("SSE-15", on="chat")
+@check("SSE-15", on="chat", covers=("request.stream:off",))
 def non_stream_not_sse(ev: Evidence) -> Outcome:
     """A request without stream:true is answered as plain JSON, never with SSE framing or [DONE]."""
     ex = ev.require_ok()

@@ -34,6 +34,7 @@ class ScenarioSpec:
     requests: int  # how many requests it sends, for budgeting and docs
     doc: str
     judges: bool = False  # called as func(ctx, judge) and returns a Judged (see judging.py)
+    covers: frozenset[str] = frozenset()  # what its requests probe, as data for coverage reports
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class CheckSpec:
     on: frozenset[str]  # scenario tags (a scenario's own name is one of its tags)
     marks: frozenset[str]
     doc: str
+    # What the rule exercises, as opaque "<surface>.<field>:<direction>" strings the engine never
+    # interprets (conformance/coverage.py does); "*" as the field matches every field.
+    covers: frozenset[str] = frozenset()
 
     def applies_to(self, scenario: ScenarioSpec) -> bool:
         return bool(self.on & scenario.tags)
@@ -58,10 +62,12 @@ class Suite:
     checks: dict[str, CheckSpec] = field(default_factory=dict)
 
     def scenario(
-        self, *tags: str, marks: Iterable[str] = (), requests: int = 1, judges: bool = False
+        self, *tags: str, marks: Iterable[str] = (), requests: int = 1, judges: bool = False,
+        covers: Iterable[str] = (),
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a scenario.  ``tags`` name the evidence it produces (checks attach by tag); a
-        scenario that ``judges`` its own cases lists every tag its cases may carry."""
+        scenario that ``judges`` its own cases lists every tag its cases may carry; ``covers`` says
+        what its requests probe (see CheckSpec.covers), for probes whose checks are generic."""
 
         def register(func: Callable[..., Any]) -> Callable[..., Any]:
             name = func.__name__
@@ -71,14 +77,15 @@ class Suite:
             # the rules on every exchange ("any") do not apply to it.
             universal = () if "after" in marks else ("any",)
             self.scenarios[name] = ScenarioSpec(
-                name, func, frozenset((name, *universal, *tags)), frozenset(marks), requests, _doc(func), judges
+                name, func, frozenset((name, *universal, *tags)), frozenset(marks), requests, _doc(func), judges,
+                frozenset(covers),
             )
             return func
 
         return register
 
     def check(
-        self, clause_id: str, *, on: str | Iterable[str], marks: Iterable[str] = ()
+        self, clause_id: str, *, on: str | Iterable[str], marks: Iterable[str] = (), covers: Iterable[str] = ()
     ) -> Callable[[Callable[[Any], Outcome]], Callable[[Any], Outcome]]:
         tags = frozenset([on] if isinstance(on, str) else on)
 
@@ -89,7 +96,8 @@ class Suite:
             doc = _doc(func)
             if not doc:
                 raise ValueError(f"check {name} must state its rule in a docstring")
-            self.checks[name] = CheckSpec(name, self.rule_lookup(clause_id), func, tags, frozenset(marks), doc)
+            self.checks[name] = CheckSpec(name, self.rule_lookup(clause_id), func, tags, frozenset(marks), doc,
+                                          frozenset(covers))
             return func
 
         return register

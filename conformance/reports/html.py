@@ -76,6 +76,7 @@ figure.stream figcaption{font-size:12px;color:#344054;margin-bottom:4px;word-bre
 .t-wait{fill:#d0d5dd}.t-gap{fill:#fec84b}.t-axis{stroke:#98a2b3;stroke-width:1}.t-event{stroke:var(--info);stroke-width:1}
 .t-done{stroke:var(--pass);stroke-width:2}.t-end{stroke:var(--fg);stroke-width:2}.t-label{font:10px var(--mono);fill:#475467}
 .l-wait{fill:#475467}.l-rest{fill:#84adff}
+td.c-missing{background:#fee4e2}td.c-exempt,td.c-optional{color:#667085}td.c-elsewhere{color:#475467;font-style:italic}
 footer{color:#667085;padding:0 28px 24px}
 """
 
@@ -108,8 +109,8 @@ _JS = """
 """
 
 _TOC = ('<nav class="toc" aria-label="sections"><a href="#summary">Summary</a><a href="#causes">Findings by cause</a>'
-        '<a href="#results">Results</a><a href="#timing">Timing</a><a href="#exchanges">Exchanges</a>'
-        '<a href="#provenance">Provenance</a></nav>')
+        '<a href="#results">Results</a><a href="#timing">Timing</a><a href="#coverage">Coverage</a>'
+        '<a href="#exchanges">Exchanges</a><a href="#provenance">Provenance</a></nav>')
 
 
 def _toc(differences: bool) -> str:
@@ -245,6 +246,26 @@ def _baseline(gate: dict[str, Any]) -> str:
             f"<table><tbody>{''.join(rows)}</tbody></table></section>")
 
 
+def _coverage(section: dict[str, Any] | None) -> str:
+    """The run's coverage tables as given (reports render them without knowing what they list)."""
+    if not section:
+        return '<section id="coverage"><h2>Coverage</h2><p>not recorded for this run</p></section>'
+    head = "".join(f"<th>{esc(k)}</th>" for k in ("", "total", "covered", "other profiles", "with a reason", "missing",
+                                                   "covered %", "accounted %"))
+    totals = "".join(
+        f"<tr><th>{esc(t['label'])}</th>" + "".join(f'<td class="n">{esc(t[k])}</td>' for k in (
+            "total", "covered", "elsewhere", "exempt", "missing", "covered_percent", "accounted_percent")) + "</tr>"
+        for t in section["totals"])
+    tables = []
+    for table in section["tables"]:
+        columns = "".join(f"<th>{esc(c)}</th>" for c in table["columns"])
+        rows = "".join("<tr>" + "".join(f'<td class="c-{esc(cell["state"])}">{esc(cell["text"])}</td>' for cell in row)
+                       + "</tr>" for row in table["rows"])
+        tables.append(details(table["title"], f"<table><thead><tr>{columns}</tr></thead><tbody>{rows}</tbody></table>"))
+    return (f'<section id="coverage"><h2>Coverage</h2><table><thead><tr>{head}</tr></thead><tbody>{totals}</tbody></table>'
+            f'{"".join(tables)}</section>')
+
+
 def _provenance(document: dict[str, Any]) -> str:
     run = document["run"]
     keys = ("id", "profile", "started_at", "finished_at", "duration_s", "requests", "tokens", "interrupted")
@@ -287,6 +308,7 @@ def build(document: dict[str, Any]) -> str:
     body.append(f'<section id="results"><h2>Results</h2>{_filters(results)}'
                 f'{"".join(_result(anchors[id(r)], r, exchanges) for r in ordered)}</section>')
     body.append(html_timing.section(exchanges.order, exchanges.scenarios))
+    body.append(_coverage(document.get("coverage")))
     body.append(exchanges.section())
     body.append(_provenance(document))
     body.append(f"</main><footer>oai-conformance {esc(prov['suite_version'])} · report.json format "

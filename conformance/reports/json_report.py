@@ -75,6 +75,8 @@ def build(report: RunReport) -> dict[str, Any]:
         document["timing"] = timing
     if report.differences is not None:
         document["differences"] = report.differences
+    if report.coverage is not None:
+        document["coverage"] = report.coverage
     return report.redactor.obj(document)  # last line of defence: no secret leaves in a report
 
 

@@ -26,7 +26,9 @@ def _register(name: str, doc: str, build: Mutation, param: str | None, *tags: st
 
     run.__name__ = name
     run.__doc__ = doc
-    SUITE.scenario("invalid", *tags, marks=marks)(run)
+    # The field the request breaks is the one whose "invalid" direction it probes (for coverage).
+    covers = (f"request.{param.split('.')[0]}:invalid",) if param else ()
+    SUITE.scenario("invalid", *tags, marks=marks, covers=covers)(run)
 
 
 _INVALID: list[tuple[str, str, Mutation, str | None, tuple[str, ...]]] = [
@@ -64,6 +66,26 @@ _INVALID: list[tuple[str, str, Mutation, str | None, tuple[str, ...]]] = [
     ("orphan_tool_message", "A tool message whose tool_call_id matches no earlier tool call.",
      lambda c: c.body([{"role": "user", "content": GREETING},
                        {"role": "tool", "tool_call_id": "call_missing", "content": "42"}]), "messages", ()),
+    ("stream_wrong_type", "stream given as the string \"sometimes\" (no boolean reading of it exists).",
+     lambda c: c.body(GREETING, stream="sometimes"), "stream", ()),
+    ("presence_penalty_too_high", "presence_penalty 2.5, above the maximum of 2.",
+     lambda c: c.body(GREETING, presence_penalty=2.5), "presence_penalty", ()),
+    ("frequency_penalty_too_low", "frequency_penalty -2.5, below the minimum of -2.",
+     lambda c: c.body(GREETING, frequency_penalty=-2.5), "frequency_penalty", ()),
+    ("max_completion_tokens_zero", "max_completion_tokens 0, below the minimum of 1.",
+     lambda c: c.body(GREETING, max_tokens=OMIT, max_completion_tokens=0), "max_completion_tokens", ()),
+    ("logprobs_wrong_type", "logprobs given as the string \"sometimes\".",
+     lambda c: c.body(GREETING, logprobs="sometimes"), "logprobs", ()),
+    ("seed_wrong_type", "seed given as the string \"lucky\".",
+     lambda c: c.body(GREETING, seed="lucky"), "seed", ()),
+    ("logit_bias_out_of_range", "logit_bias of 150 for a token; weights range over -100..100.",
+     lambda c: c.body(GREETING, logit_bias={"11": 150}), "logit_bias", ()),
+    ("response_format_unknown_type", "response_format of type \"yaml\": only text, json_object and json_schema exist.",
+     lambda c: c.body(GREETING, response_format={"type": "yaml"}), "response_format", ()),
+    ("tool_without_function", "A function tool without its function object.",
+     lambda c: c.body(GREETING, tools=[{"type": "function"}]), "tools", ()),
+    ("parallel_tool_calls_wrong_type", "parallel_tool_calls given as the string \"sometimes\".",
+     lambda c: c.body(GREETING, tools=[WEATHER_TOOL], parallel_tool_calls="sometimes"), "parallel_tool_calls", ()),
     ("stream_temperature_too_high", "temperature 2.5 with stream true: the error must come before any stream.",
      lambda c: c.body(GREETING, temperature=2.5, stream=True), "temperature", ("invalid_stream",)),
     ("stream_empty_messages", "messages is an empty array with stream true: the error must come before any stream.",
@@ -74,6 +96,23 @@ _SMOKE = {"missing_messages", "temperature_too_high"}
 
 for _name, _doc, _build, _param, _tags in _INVALID:
     _register(_name, _doc, _build, _param, *_tags, marks=("smoke",) if _name in _SMOKE else ())
+
+# The seed vendor's parameters, read only in the vendor profile.
+for _field, _value in (("top_k", "many"), ("repetition_penalty", "strong")):
+    _register(f"{_field}_wrong_type", f"{_field} given as the string {_value!r}.",
+              lambda c, f=_field, v=_value: c.body(GREETING, **{f: v}), _field, marks=("vendor",))
+
+# Parameters a server may leave unimplemented: the lenient reading lets it ignore them (unknown
+# keys are legal there), so only the full contract demands that a wrong type is refused.
+_WRONG_TYPES: dict[str, Any] = {
+    "user": 123, "safety_identifier": 123, "prompt_cache_key": 123, "prompt_cache_retention": 123,
+    "prompt_cache_options": "all", "store": "sometimes", "metadata": "none", "service_tier": 123,
+    "modalities": "text", "audio": "loud", "prediction": "none", "reasoning_effort": 123, "verbosity": 123,
+    "web_search_options": "none", "functions": "none", "function_call": 123,
+}
+for _field, _value in _WRONG_TYPES.items():
+    _register(f"{_field}_wrong_type", f"{_field} given as {_value!r}, a value of the wrong type.",
+              lambda c, f=_field, v=_value: c.body(GREETING, **{f: v}), _field, marks=("strict",))
 
 
 @SUITE.scenario("invalid", "malformed")

@@ -68,10 +68,13 @@ def stream_tools_parallel(ctx: Context) -> Evidence:
     return _call(ctx, PARALLEL_PROMPT, "auto", "parallel_tool_calls", stream=True, parallel_tool_calls=True)
 
 
-@scenario("gated", "chat", "valid", "tool_call", "parallel")
+@scenario("gated", "chat", "valid", "tool_call", "parallel", requests=2)
 def tools_parallel(ctx: Context) -> Evidence:
-    """Both tools asked for in parallel under auto, non-stream."""
-    return _call(ctx, PARALLEL_PROMPT, "auto", "parallel_tool_calls", parallel_tool_calls=True)
+    """Both tools asked for in parallel under auto, non-stream; then the same request with
+    parallel_tool_calls false, which must come back with one call at most."""
+    ev = _call(ctx, PARALLEL_PROMPT, "auto", "parallel_tool_calls", parallel_tool_calls=True)
+    ev.related["serial"] = ctx.send(dict(ev.request, parallel_tool_calls=False))  # type: ignore[arg-type]
+    return ev
 
 
 @scenario("gated", "chat", "valid", "capped_tool")

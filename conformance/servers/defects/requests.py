@@ -11,6 +11,7 @@ from conformance.servers.reference.tokenizer import count_tokens, tokenize
 from conformance.servers.reference.validation import CONTEXT_TOKENS, MODELS
 
 from .registry import defect
+from .semantics import validates
 
 Body = dict[str, Any]
 # (field, low, high) of the numeric ranges the contract defines.
@@ -145,7 +146,8 @@ def reject_max_completion_tokens(payload: Body, ctx: Context) -> Body:
 @defect("ignore-max-completion-tokens", Stage.REQUEST, clause="PAR-02", verdict="FAIL", deviations=("D47",),
         summary="max_completion_tokens is accepted but ignored (unbounded output)")
 def ignore_max_completion_tokens(payload: Body, ctx: Context) -> Body:
-    payload.pop("max_completion_tokens", None)
+    if validates(payload):  # an invalid value is still refused: the defect is the ignored cap only
+        payload.pop("max_completion_tokens", None)
     return payload
 
 

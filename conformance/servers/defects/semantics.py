@@ -220,3 +220,12 @@ def seed_ignored(payload: Body, ctx: Context) -> Body:
         summary="logit_bias is accepted but has no effect: a banned token is still generated")
 def logit_bias_ignored(payload: Body, ctx: Context) -> Body:
     return _without(payload, "logit_bias")
+
+
+@defect("top-logprobs-shifted", Stage.COMPLETION, clause="PAR-16", verdict="FAIL",
+        summary="top_logprobs come from another distribution than the chosen tokens' logprobs (0.5 lower): the chosen token is likelier than the likeliest alternative")
+def top_logprobs_shifted(completion: Completion, ctx: Context) -> Completion:
+    for choice in completion.choices:
+        for entry in choice.logprobs or []:
+            entry.top = [(token, logprob - 0.5) for token, logprob in entry.top]
+    return completion

@@ -312,3 +312,11 @@ def accept_tool_choice_without_tools(payload: Body, ctx: Context) -> Body:
         payload.pop("tool_choice", None)
         payload.pop("parallel_tool_calls", None)
     return payload
+
+
+@defect("parallel-off-ignored", Stage.REQUEST, clause="TOOL-09", verdict="FAIL",
+        summary="parallel_tool_calls false is ignored: several tool calls still come back in one answer")
+def parallel_off_ignored(payload: Body, ctx: Context) -> Body:
+    if payload.get("parallel_tool_calls") is False and validates(payload):
+        return dict(payload, parallel_tool_calls=True)
+    return payload

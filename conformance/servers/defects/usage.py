@@ -7,7 +7,7 @@ from typing import Any
 from conformance.servers.reference.errors import invalid
 from conformance.servers.reference.pipeline import Context, Stage
 
-from .registry import defect
+from .registry import also, defect
 
 Chunks = list[dict[str, Any]]
 Body = dict[str, Any]
@@ -150,3 +150,22 @@ def stream_usage_per_choice(chunks: Chunks, ctx: Context) -> Chunks:
     share = usage["completion_tokens"] // len(choices)
     each = dict(usage, completion_tokens=share, total_tokens=usage["prompt_tokens"] + share)
     return chunks[:-1] + [dict(final, usage=dict(each)) for _ in choices]
+
+
+def _overcount_cache(usage: Any) -> None:
+    if isinstance(usage, dict) and isinstance(usage.get("prompt_tokens"), int):
+        usage["prompt_tokens_details"] = {"cached_tokens": usage["prompt_tokens"] + 8, "audio_tokens": 0}
+
+
+@defect("cached-tokens-above-prompt", Stage.BODY, clause="USE-06", verdict="FAIL",
+        summary="usage.prompt_tokens_details.cached_tokens exceeds prompt_tokens (the whole cache counted, not this prompt's share)")
+def cached_tokens_above_prompt(body: Body, ctx: Context) -> Body:
+    _overcount_cache(body.get("usage"))
+    return body
+
+
+@also("cached-tokens-above-prompt", Stage.CHUNKS)
+def _cached_tokens_above_prompt_chunks(chunks: Chunks, ctx: Context) -> Chunks:
+    for chunk in chunks:
+        _overcount_cache(chunk.get("usage"))
+    return chunks
