@@ -60,3 +60,18 @@ def test_generated_traffic_is_judged_by_registered_checks() -> None:
         scenario = suite.scenarios[name]
         judges = {c.rule.id for c in suite.checks.values() if c.applies_to(scenario)}
         assert scenario.judges and {"HTTP-01", "ERR-01"} <= judges, name
+
+
+def test_the_whole_suite_loads_after_one_module_was_imported_first() -> None:
+    """A test (or a user) importing one check module before anything else must not leave the
+    registry half filled: load_suite imports every module once, whatever came before."""
+    import subprocess
+    import sys
+
+    code = ("import conformance.checks.params\nfrom conformance.suite import load_suite\n"
+            "s = load_suite()\nprint(len(s.checks), 'fuzz_valid' in s.scenarios)")
+    alone = subprocess.run([sys.executable, "-c", "from conformance.suite import load_suite\n"
+                            "s = load_suite()\nprint(len(s.checks), 'fuzz_valid' in s.scenarios)"],
+                           capture_output=True, text=True, check=True).stdout
+    first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert first == alone and alone.strip().endswith("True")
