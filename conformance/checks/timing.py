@@ -1,4 +1,5 @@
-"""A stream over time (TIM-01, TIM-02) and parallel streams kept apart (HTTP-05).
+"""A stream over time (TIM-01, TIM-02), an abandoned stream (TIM-03) and parallel streams kept
+apart (HTTP-05).
 
 Every threshold is a ratio of the stream's own timeline (or the target's own non-stream latency),
 so a slow GPU server and a fast mock are judged by one rule; the one absolute figure is the floor
@@ -13,6 +14,8 @@ from typing import Any
 from ..engine import NotApplicable, Outcome, Skip, fail, inconclusive, info, passed, warn
 from ..evidence import Evidence
 from ..latency import GAPS_KEY, TTFT_KEY, spread
+from ..scenarios.disconnect import MIN_EFFECT, MIN_GENERATION_S
+from ..stats import Decision
 from ..stream import Chunk, StreamView
 from ..suite import SUITE
 
@@ -92,6 +95,38 @@ def latency_within_limits(ev: Evidence) -> Outcome:
     if over:
         return warn("latency within the limits set", "; ".join(over), note=shown, **figures)
     return info(shown, **figures)
+
+
+@check("TIM-03", on="disconnect")
+def abandoned_stream_cancelled(ev: Evidence) -> Outcome:
+    """A stream the client closes is no longer generated: a short request sent right after the suite closed a long stream (after its first event) is not as late as one sent beside a long stream that is read to its end.  Thresholds are shares of the target's own latencies: the short request's on the idle target, and how much later a live generation makes it (the effect).  Sequential test: a delay of at least half the effect is suspicious, one of at most a quarter reassuring; 4 suspicious trials in a row are a WARN.  INFO when a whole long generation takes under 1 s (nothing to keep anyone waiting); INCONCLUSIVE when a live generation does not delay the short request by its own idle latency (the target serves both at once, so a ghost generation would not show) or the test runs out of trials."""
+    data = ev.data
+    if ev.exchange.status != 200 or not data.get("token_events") or any(
+            ex.status != 200 for label, ex in ev.related.items() if label.startswith("idle")):
+        raise Skip("the long count was not streamed or a short count failed; judged by REQ-01 / SSE-17")
+    generation = data["generation_s"]
+    if generation < MIN_GENERATION_S:
+        return info(f"a whole long generation took {generation:.3f} s: too quick for an abandoned one to keep anyone "
+                    "waiting; not judged", **data)
+    effect = data.get("effect_s")
+    baseline = data.get("baseline_s", 0.0)
+    if effect is None or effect < MIN_EFFECT * baseline:
+        beside = data.get("beside_live_s")
+        return inconclusive(f"beside a live generation the short count took {beside if beside is not None else '?'} s, "
+                            f"alone {baseline:.3f} s: the target serves both at once, so a generation for a client "
+                            "that went away would not show", **data)
+    sampling = data.get("sampling", {})
+    figures = {k: v for k, v in data.items() if k != "sampling"} | sampling
+    if sampling.get("decision") == Decision.ACCEPT.value:
+        return passed(f"after an abandoned stream the short count was {data['delays_s'][-1]:.3f} s late, beside a "
+                      f"live generation {effect:.3f} s late", **figures)
+    if sampling.get("decision") == Decision.REJECT.value:
+        return fail("generation stops when the client closes the stream",
+                    f"{sampling['suspicious']} times in a row a short count sent right after the suite closed a long "
+                    f"stream was {', '.join(f'{d:.3f}' for d in data['delays_s'])} s late; beside a live generation "
+                    f"{effect:.3f} s late, on an idle target {baseline:.3f} s",
+                    note="the target goes on generating for a client that went away: its slot stays busy", **figures)
+    return inconclusive(f"no decision: {sampling.get('stopped') or 'trial cap reached'}", **figures)
 
 
 # --- parallel streams ---------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Streams over time and beside each other: buffering, uneven pacing, crosstalk (issue 17).
+"""Streams over time and beside each other: buffering, uneven pacing, crosstalk, abandoned streams
+(issue 17).
 
 The reference server streams as fast as it renders; these hooks give a stream's pieces their own
 pauses (``Wire.pauses``), with margins large enough that the verdicts never depend on how loaded
@@ -7,10 +8,13 @@ the machine is.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import itertools
 import re
 import threading
 import time
+from collections.abc import AsyncIterator
 
 from conformance.servers.reference.pipeline import Context, Stage, Wire
 
@@ -72,3 +76,75 @@ def stream_crosstalk(wire: Wire, ctx: Context) -> Wire:
             wire.pieces[2] = _in_flight[0][1][2]  # the earlier stream's second token chunk
         _in_flight.append((now + sum(wire.pauses), list(wire.pieces)))
     return wire
+
+
+# --- abandoned streams: one generation slot ------------------------------------------------------
+
+# The abandoned-stream probe's prompts (a count to 300 and a count to 3): only they meet the slot,
+# so the rest of the suite keeps its pace.
+_PROBE_COUNT = re.compile(r"count from 1 to (?:300|3)\b", re.IGNORECASE)
+GENERATION_S = 2.0  # how long the slot server takes to generate a long answer
+SLOW_S = 0.3  # the slow-but-cancelling variant's extra latency on every probe request
+_LONG_TOKENS = 100  # answers at least this long are paced over GENERATION_S
+
+
+class _Slot:
+    """One generation slot: requests take turns; ``hold_abandoned`` keeps it taken, after the client
+    went away, until the abandoned generation would have ended."""
+
+    def __init__(self) -> None:
+        self._lock: asyncio.Lock | None = None  # created in the server's event loop
+
+    async def relay(self, pieces: AsyncIterator[bytes], duration: float, hold_abandoned: bool) -> AsyncIterator[bytes]:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        lock = self._lock
+        await lock.acquire()
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + duration
+        finished = False
+        try:
+            async for piece in pieces:
+                yield piece
+            finished = True
+        finally:
+            left = ends - loop.time() if hold_abandoned and not finished else 0.0
+            if left > 0:
+                loop.call_later(left, lock.release)  # the generation goes on for nobody
+            else:
+                lock.release()
+
+
+_SLOT = _Slot()
+
+
+def _in_slot(wire: Wire, ctx: Context, *, hold_abandoned: bool, latency: float) -> Wire:
+    """A probe request served through the slot: a long answer paced over GENERATION_S, every
+    answer ``latency`` seconds late."""
+    messages = (ctx.payload or {}).get("messages") or []
+    last = messages[-1].get("content") if messages and isinstance(messages[-1], dict) else None
+    if ctx.route != "chat" or wire.status != 200 or not (isinstance(last, str) and _PROBE_COUNT.search(last)):
+        return wire
+    pieces = len(wire.pieces)
+    long = wire.sse and (ctx.usage or {}).get("completion_tokens", 0) >= _LONG_TOKENS
+    step = GENERATION_S / max(1, pieces - 1) if long else 0.0
+    wire.pauses = [latency] + [step] * (pieces - 1)
+    wire.chunked = True  # a JSON answer too goes out through the slot
+    duration = latency + step * (pieces - 1)
+    wire.relay = functools.partial(_SLOT.relay, duration=duration, hold_abandoned=hold_abandoned)
+    return wire
+
+
+@defect("disconnect-keeps-generating", Stage.WIRE, clause="TIM-03", verdict="WARN", profile="certify",
+        summary=f"One generation slot, and a stream the client abandons is generated to its end anyway: the next "
+                f"request waits the rest of the {GENERATION_S:g} s the long answer takes; acts on the "
+                "abandoned-stream probe's counts")
+def disconnect_keeps_generating(wire: Wire, ctx: Context) -> Wire:
+    return _in_slot(wire, ctx, hold_abandoned=True, latency=0.0)
+
+
+@defect("slow-server-cancels", Stage.WIRE, clause="TIM-03", verdict="PASS", benign=True, profile="certify",
+        summary=f"One generation slot, a long answer takes {GENERATION_S:g} s and every answer {SLOW_S:g} s more, "
+                "but an abandoned stream frees the slot at once; acts on the abandoned-stream probe's counts")
+def slow_server_cancels(wire: Wire, ctx: Context) -> Wire:
+    return _in_slot(wire, ctx, hold_abandoned=False, latency=SLOW_S)
