@@ -48,3 +48,5 @@ CITY_SCHEMA = {
 # and a short one whose latency shows whether the target is still generating the long one.
 LONG_COUNT = "Count from 1 to 300, separated by single spaces. Output only the numbers."
 SHORT_COUNT = "Count from 1 to 3, separated by single spaces. Output only the numbers."
+# The slow-reader probe: a stream long enough (a few hundred KiB) to fill a slow reader's buffers.
+VERY_LONG_COUNT = "Count from 1 to 2000, separated by single spaces. Output only the numbers."

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
+import json
 import re
 import threading
 import time
 from collections.abc import AsyncIterator
 
 from conformance.servers.reference.pipeline import Context, Stage, Wire
+from conformance.servers.reference.wire import chunk_json, sse_event
 
 from .registry import defect
 
@@ -77,6 +79,39 @@ def stream_crosstalk(wire: Wire, ctx: Context) -> Wire:
         _in_flight.append((now + sum(wire.pauses), list(wire.pieces)))
     return wire
 
+
+
+# Isolation streams seen (when each arrived), for the batch-slot defect.
+_arrivals: list[float] = []
+SETTLE_S = 1.0  # the batch-slot stream waits this long before sending, so its siblings have arrived
+_SIBLING_WINDOW_S = 3.0
+
+
+async def _in_batch_slot(pieces: AsyncIterator[bytes], arrived: float) -> AsyncIterator[bytes]:
+    await asyncio.sleep(SETTLE_S)
+    with _slot:
+        offset = sum(1 for t in _arrivals if t != arrived and abs(t - arrived) < _SIBLING_WINDOW_S)
+    async for piece in pieces:
+        if offset and piece.startswith(b"data: {"):
+            chunk = json.loads(piece[len(b"data: "):])
+            for choice in chunk.get("choices") or []:
+                choice["index"] += offset
+            piece = sse_event(chunk_json(chunk))
+        yield piece
+
+
+@defect("stream-batch-slot-index", Stage.WIRE, clause="HTTP-05", verdict="FAIL",
+        summary="With n>1, a stream that shares the server's batch with others numbers its choices from its slot in "
+                "the batch (k and k+1 beside k siblings) instead of 0..n-1; acts on counts from 100 up")
+def stream_batch_slot_index(wire: Wire, ctx: Context) -> Wire:
+    if not (wire.sse and _counts_high(ctx)):
+        return wire
+    arrived = time.monotonic()
+    with _slot:
+        _arrivals[:] = [t for t in _arrivals if arrived - t < _SIBLING_WINDOW_S] + [arrived]
+    if ((ctx.payload or {}).get("n") or 1) > 1:
+        wire.relay = functools.partial(_in_batch_slot, arrived=arrived)
+    return wire
 
 # --- abandoned streams: one generation slot ------------------------------------------------------
 
@@ -148,3 +183,56 @@ def disconnect_keeps_generating(wire: Wire, ctx: Context) -> Wire:
                 "but an abandoned stream frees the slot at once; acts on the abandoned-stream probe's counts")
 def slow_server_cancels(wire: Wire, ctx: Context) -> Wire:
     return _in_slot(wire, ctx, hold_abandoned=False, latency=SLOW_S)
+
+
+# --- a slow reader ---------------------------------------------------------------------------------
+
+# The slow-reader probe's prompt (a count to 2000): only its streams are watched.
+_VERY_LONG_COUNT = re.compile(r"count from 1 to 2000\b", re.IGNORECASE)
+WRITE_TIMEOUT_S = 1.0  # a stream whose writes have waited this long in all for the client is ended
+BATCH_AFTER_S = 0.2  # ... or, in the benign variant, is sent on in batches of events
+BATCH = 16  # events per write once batching
+
+
+async def _watch_writes(pieces: AsyncIterator[bytes], give_up: bool) -> AsyncIterator[bytes]:
+    """Time the writes (the ASGI send waits while the client's window and the server's buffers are
+    full): once they have waited long enough for a client that falls behind, the stream is ended
+    (``give_up``) or its rest is sent in batches of events."""
+    loop = asyncio.get_running_loop()
+    waited = 0.0
+    batch: list[bytes] = []
+    async for piece in pieces:
+        if waited > BATCH_AFTER_S and not give_up:
+            batch.append(piece)
+            if len(batch) < BATCH:
+                continue
+            piece, batch = b"".join(batch), []
+        started = loop.time()
+        yield piece
+        waited += loop.time() - started
+        if give_up and waited > WRITE_TIMEOUT_S:
+            return  # the body ends here: no [DONE], the connection stays well-formed
+    if batch:
+        yield b"".join(batch)
+
+
+def _watched(wire: Wire, ctx: Context, give_up: bool) -> Wire:
+    messages = (ctx.payload or {}).get("messages") or []
+    last = messages[-1].get("content") if messages and isinstance(messages[-1], dict) else None
+    if wire.sse and isinstance(last, str) and _VERY_LONG_COUNT.search(last):
+        wire.relay = functools.partial(_watch_writes, give_up=give_up)
+    return wire
+
+
+@defect("slow-reader-cut", Stage.WIRE, clause="TIM-04", verdict="WARN", profile="certify",
+        summary=f"A write timeout: a stream whose writes have waited {WRITE_TIMEOUT_S:g} s in all for a slow client "
+                "is ended there, without [DONE]; acts on the slow-reader probe's count")
+def slow_reader_cut(wire: Wire, ctx: Context) -> Wire:
+    return _watched(wire, ctx, give_up=True)
+
+
+@defect("slow-reader-batched", Stage.WIRE, clause="TIM-04", verdict="PASS", benign=True, profile="certify",
+        summary=f"Once a client falls behind, the rest of its stream is written {BATCH} events at a time (fewer, "
+                "larger writes), every event intact; acts on the slow-reader probe's count")
+def slow_reader_batched(wire: Wire, ctx: Context) -> Wire:
+    return _watched(wire, ctx, give_up=False)
