@@ -16,7 +16,9 @@ import re
 import threading
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
+from conformance.servers.reference.errors import invalid
 from conformance.servers.reference.pipeline import Context, Stage, Wire
 from conformance.servers.reference.wire import chunk_json, sse_event
 
@@ -112,6 +114,46 @@ def stream_batch_slot_index(wire: Wire, ctx: Context) -> Wire:
     if ((ctx.payload or {}).get("n") or 1) > 1:
         wire.relay = functools.partial(_in_batch_slot, arrived=arrived)
     return wire
+
+
+# Tool-call chunks of streams seen lately (when each arrived, the chunk), for the leak defect.
+_tool_chunks: list[tuple[float, bytes]] = []
+
+
+async def _with_leaked_call(pieces: AsyncIterator[bytes], arrived: float) -> AsyncIterator[bytes]:
+    await asyncio.sleep(SETTLE_S)
+    with _slot:
+        leaked = [piece for t, piece in _tool_chunks if abs(t - arrived) < _SIBLING_WINDOW_S]
+    first = True
+    async for piece in pieces:
+        yield piece
+        if first and leaked:
+            yield leaked[-1]
+        first = False
+
+
+@defect("stream-tool-call-leak", Stage.WIRE, clause="HTTP-05", verdict="FAIL",
+        summary="A tool-call delta of a stream being generated beside others is also sent in a sibling stream (its "
+                "chunk id, call id and arguments); acts on counts from 100 up started with a tool stream")
+def stream_tool_call_leak(wire: Wire, ctx: Context) -> Wire:
+    arrived = time.monotonic()
+    if wire.sse and (ctx.payload or {}).get("tools"):
+        call = next((piece for piece in wire.pieces if b'"tool_calls"' in piece and b'"id"' in piece), None)
+        if call is not None:
+            with _slot:
+                _tool_chunks[:] = [(t, p) for t, p in _tool_chunks if arrived - t < _SIBLING_WINDOW_S] + [(arrived, call)]
+    elif wire.sse and _counts_high(ctx):
+        wire.relay = functools.partial(_with_leaked_call, arrived=arrived)
+    return wire
+
+
+@defect("isolation-n-refused", Stage.REQUEST, clause="HTTP-05", verdict="PASS", benign=True,
+        summary="n > 1 is refused with a clean 400 (a server without multiple choices); acts on counts from 100 up, so "
+                "only the isolation probe's n=2 stream meets it")
+def isolation_n_refused(payload: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    if (payload.get("n") or 1) > 1 and _counts_high(ctx):
+        raise invalid("n > 1 is not supported by this server.", param="n", code="unsupported_parameter")
+    return payload
 
 # --- abandoned streams: one generation slot ------------------------------------------------------
 
