@@ -14,6 +14,7 @@ import pytest
 from conformance.engine import Skip, Verdict
 from conformance.profiles import get_profile
 from conformance.selection import select
+from conformance.session import RunConfig, execute
 from conformance.suite import load_suite
 from conformance.wire.client import Limits, RawClient
 
@@ -102,3 +103,10 @@ def test_a_slow_target_is_judged_like_a_fast_one() -> None:
 def test_a_failed_long_request_is_not_judged_here() -> None:
     with pytest.raises(Skip, match="judged by REQ-01"):
         _judge(LONG, status=500)
+
+
+def test_the_slow_but_cancelling_variant_is_a_pass_not_a_shrug() -> None:
+    """The benign variant's long generation is long and serialised, so its PASS proves the rule was exercised."""
+    report = execute(RunConfig(defects=("slow-server-cancels",), scenarios=("abandoned_stream",), profile="certify",
+                               command=["t"]))
+    assert [r.verdict for r in report.results if r.clause == "TIM-03"] == [Verdict.PASS]

@@ -14,7 +14,7 @@ from conformance.engine import Skip, Verdict
 from conformance.profiles import get_profile
 from conformance.selection import select
 from conformance.servers.launcher import ReferenceServer
-from conformance.session import EMBEDDED_MODEL
+from conformance.session import EMBEDDED_MODEL, RunConfig, execute
 from conformance.stream import parse_stream
 from conformance.suite import load_suite
 from conformance.wire.client import Limits, RawClient, TransportError
@@ -82,3 +82,9 @@ def test_rule_compares_the_slow_transcript_with_the_normal_one(kwargs: dict[str,
 def test_a_normal_read_that_did_not_end_is_judged_elsewhere() -> None:
     with pytest.raises(Skip, match="SSE-03"):
         _judge(_events(NUMBERS), normal=_events(NUMBERS, ended=False))
+
+
+def test_the_batching_variant_is_a_pass_not_a_shrug() -> None:
+    report = execute(RunConfig(defects=("slow-reader-batched",), scenarios=("slow_reader",), profile="certify",
+                               command=["t"]))
+    assert [r.verdict for r in report.results if r.clause == "TIM-04"] == [Verdict.PASS]
