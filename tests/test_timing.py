@@ -128,3 +128,9 @@ def test_a_refused_n_leaves_that_stream_out() -> None:
     report = execute(RunConfig(defects=("isolation-n-refused",), scenarios=("concurrent_streams",), command=["t"]))
     passed = [r for r in report.results if r.clause == "HTTP-05" and r.verdict is Verdict.PASS]
     assert len(passed) == 1 and "left out" in (passed[0].note or "")
+
+
+def test_an_ignored_n_is_not_a_stream_cut_short() -> None:
+    """One choice where two were asked for is CHO-01's finding, not interference between streams."""
+    report = execute(RunConfig(defects=("n-ignored",), scenarios=("concurrent_streams",), command=["t"]))
+    assert _verdicts(report, "HTTP-05") == {"concurrent_streams": Verdict.PASS}

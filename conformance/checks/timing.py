@@ -190,11 +190,11 @@ def _call_ids(stream: StreamView) -> set[str]:
 def _parallel(ev: Evidence) -> tuple[dict[str, tuple[StreamView, int, range | None]], list[str]]:
     """Each stream of the isolation probe as (stream, n, the numbers it counts; None for the tool
     stream), and notes on the optional ones (n=2, the tool call) a target refused."""
-    length, wanted = ev.data["length"], ev.data.get("choices", {})
+    length, two_choices = ev.data["length"], ev.data.get("two_choices")
     streams: dict[str, tuple[StreamView, int, range | None]] = {}
     refused = []
     for i, start in enumerate(ev.data["starts"]):
-        label, n = f"stream {start}", int(wanted.get(start, wanted.get(str(start), 1)))
+        label, n = f"stream {start}", 2 if start == two_choices else 1
         one = ev if i == 0 else ev.twin(label)
         if (one is None or one.exchange.status != 200) and n > 1:
             refused.append(f"{label} (n={n}) not answered 200")
@@ -212,10 +212,12 @@ def _parallel(ev: Evidence) -> tuple[dict[str, tuple[StreamView, int, range | No
 
 @check("HTTP-05", on="isolation")
 def parallel_streams_kept_apart(ev: Evidence) -> Outcome:
-    """Streams in flight at the same time each carry their own answer (five streams sent together: counts of 101-112, 201-212, 301-312, 401-412 with n=2, and a get_weather call with tool_choice required): none carries a chunk id or a tool-call id of another, a choice index outside 0..n-1 of its own request, a tool call when it was asked to count, or numbers another stream was asked to count; and none is cut short ([DONE] and a finish_reason for each of its choices) while another ends properly (when all end the same way, that is how the server streams: SSE-03 and SSE-07 judge it).  A server that cuts one off or mixes their chunks when another request arrives FAILs, with every stream's transcript.  The n=2 and tool streams are left out when the target refuses them."""
+    """Streams in flight at the same time each carry their own answer (five streams sent together: counts of 101-112, 201-212, 301-312, 401-412 with n=2, and a get_weather call with tool_choice required): none carries a chunk id or a tool-call id of another, a choice index outside 0..n-1 of its own request, a tool call when it was asked to count, or numbers another stream was asked to count; and none is cut short ([DONE] and a finish_reason) while another ends properly (when all end the same way, that is how the server streams: SSE-03 and SSE-07 judge it).  A server that cuts one off or mixes their chunks when another request arrives FAILs, with every stream's transcript.  The n=2 and tool streams are left out when the target refuses them."""
     streams, refused = _parallel(ev)
-    ended = {label: stream.done and all(stream.choices.get(i) and stream.choices[i].finish_reasons for i in range(n))
-             for label, (stream, n, _) in streams.items()}
+    # A choice missing, or without its own finish_reason, is n ignored or SSE-07's finding (CHO-01,
+    # PAR-04 judge them), not a stream cut short.
+    ended = {label: stream.done and any(c.finish_reasons for c in stream.choices.values())
+             for label, (stream, _, _) in streams.items()}
     problems = [f"[{label}] cut short (no [DONE] or no finish_reason) while another stream ended"
                 for label, whole in ended.items() if not whole and any(ended.values())]
     for label, (stream, n, counted) in streams.items():

@@ -67,4 +67,4 @@ def concurrent_streams(ctx: Context) -> Evidence:
     related = {f"stream {start}": ex for start, ex in zip(ISOLATION_STARTS[1:], exchanges[1:-1], strict=True)}
     related[TOOL_STREAM] = exchanges[-1]
     return Evidence(ctx, bodies[0], exchanges[0], related=related,
-                    data={"starts": ISOLATION_STARTS, "length": ISOLATION_LENGTH, "choices": {TWO_CHOICES: 2}})
+                    data={"starts": ISOLATION_STARTS, "length": ISOLATION_LENGTH, "two_choices": TWO_CHOICES})
