@@ -192,7 +192,7 @@ class _Slot:
                 lock.release()
 
 
-_SLOT = _Slot()
+_GENERATION_SLOT = _Slot()
 
 
 def _in_slot(wire: Wire, ctx: Context, *, hold_abandoned: bool, latency: float) -> Wire:
@@ -208,7 +208,7 @@ def _in_slot(wire: Wire, ctx: Context, *, hold_abandoned: bool, latency: float) 
     wire.pauses = [latency] + [step] * (pieces - 1)
     wire.chunked = True  # a JSON answer too goes out through the slot
     duration = latency + step * (pieces - 1)
-    wire.relay = functools.partial(_SLOT.relay, duration=duration, hold_abandoned=hold_abandoned)
+    wire.relay = functools.partial(_GENERATION_SLOT.relay, duration=duration, hold_abandoned=hold_abandoned)
     return wire
 
 
