@@ -134,6 +134,8 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     # --- streaming over time (issue 17) ---
     ("TIM-01", _S, "timing", "A stream delivers its chunks as they are generated, not buffered into one burst at the end"),
     ("TIM-02", _S, "timing", "Time to first token and the gaps between chunks stay within the limits the user sets"),
+    ("TIM-03", _S, "timing", "A stream the client abandons stops being generated"),
+    ("TIM-04", _S, "timing", "A stream read slowly is delivered whole: nothing dropped, not closed early"),
 ]
 
 CLAUSES: dict[str, Clause] = {cid: Clause(cid, level, area, title) for cid, level, area, title in _TABLE}

@@ -12,14 +12,15 @@ from collections.abc import Callable, Iterable
 
 from .engine import CheckSpec, ScenarioSpec
 from .preflight import SetupError
-from .profiles import Profile
+from .profiles import BY_CLAUSE, Profile
 
 
 def select(profile: Profile, *, clauses: Iterable[str] = (), scenarios: Iterable[str] = (),
            reconcile: bool = False) -> tuple[list[CheckSpec], list[ScenarioSpec]]:
     """The checks and scenarios a run in ``profile`` executes: the profile's tiers and features,
     the --clause prefixes and --scenario names, generation only when the profile generates, and
-    the manifest reconciliation checks only when ``reconcile`` (a manifest was written down)."""
+    the manifest reconciliation checks only when ``reconcile`` (a manifest was written down).  A
+    probe marked BY_CLAUSE runs beyond its tier when --clause names a clause it feeds."""
     from .suite import load_suite
 
     prefixes, names = clause_prefixes(clauses), set(scenario_names(scenarios))
@@ -31,7 +32,8 @@ def select(profile: Profile, *, clauses: Iterable[str] = (), scenarios: Iterable
 
     def want_scenario(s: ScenarioSpec) -> bool:
         generated_off = "fuzz" in s.tags and profile.fuzz_examples <= 0
-        return profile.admits(s.marks) and not generated_off and (not names or s.name in names)
+        on_demand = bool(prefixes) and BY_CLAUSE in s.marks and profile.enables(s.marks)
+        return (profile.admits(s.marks) or on_demand) and not generated_off and (not names or s.name in names)
 
     return load_suite().select(want_check, want_scenario)
 

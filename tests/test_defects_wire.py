@@ -73,6 +73,10 @@ KINDS: dict[str, Kind] = {
                       tool_choice="required"),
     "long_stream": _k(messages=user("Count from 1 to 30, separated by single spaces."), temperature=0, stream=True),
     "high_count_stream": _k(messages=user("Count from 101 to 112, separated by single spaces."), temperature=0, stream=True),
+    "high_count_stream_n": _k(messages=user("Count from 401 to 412, separated by single spaces."), temperature=0, stream=True, n=2),
+    "probe_short_count": _k(messages=user("Count from 1 to 3, separated by single spaces."), temperature=0),
+    "very_long_stream": _k(messages=user("Count from 1 to 2000, separated by single spaces."), temperature=0, stream=True,
+                           max_tokens=2048),
     "spaced_count": _k(messages=user("Count from 1 to 12, separated by single spaces."), temperature=0),
     "cap": _k(messages=user("Write a long story"), max_tokens=5),
     "cap_mct": _k(messages=user("Write a long story"), max_completion_tokens=5),
@@ -265,6 +269,19 @@ CASES: dict[str, tuple[str, Check]] = {
     "stream-buffered": ("long_stream", lambda c, m: m.held_open and not m.raw and not c.held_open),  # silent past the read timeout
     "stream-uneven-gaps": ("long_stream", same_events),
     "stream-crosstalk": ("high_count_stream", same_events),
+    # alone, the batch-slot stream has no siblings and the leak nothing to leak (tests/test_timing.py
+    # sends them beside others); the slot defects answer through their slot, chunked; the slow-reader
+    # ones change nothing for a reader that keeps up (tests/test_slow_reader.py reads slowly)
+    "stream-batch-slot-index": ("high_count_stream_n", same_events),
+    "stream-tool-call-leak": ("high_count_stream", lambda c, m: m.text == c.text and m.events[-1] == "[DONE]"),
+    "isolation-n-refused": ("high_count_stream_n", lambda c, m: c.status == 200 and m.status == 400
+                            and m.error["param"] == "n"),
+    "disconnect-keeps-generating": ("probe_short_count", lambda c, m: m.json["choices"] == c.json["choices"]
+                                    and "content-length" not in m.headers and "content-length" in c.headers),
+    "slow-server-cancels": ("probe_short_count", lambda c, m: m.json["choices"] == c.json["choices"]
+                            and "content-length" not in m.headers and "content-length" in c.headers),
+    "slow-reader-cut": ("very_long_stream", same_events),
+    "slow-reader-batched": ("very_long_stream", same_events),
     "stream-only-done": ("stream", lambda c, m: m.events == ["[DONE]"] and len(c.events) > 1),
     "non-stream-as-sse": ("text", lambda c, m: m.content_type.startswith("text/event-stream") and m.events[-1] == "[DONE]"
                           and json.loads(m.events[0])["choices"] == c.json["choices"]),

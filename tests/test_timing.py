@@ -110,5 +110,27 @@ def test_without_limits_latency_is_information() -> None:
 def test_crosstalk_fails_with_every_transcript() -> None:
     report = execute(RunConfig(defects=("stream-crosstalk",), scenarios=("concurrent_streams",), command=["t"]))
     failed = [r for r in report.results if r.clause == "HTTP-05" and r.verdict is Verdict.FAIL]
-    assert len(failed) == 1 and "counted by another stream" in failed[0].observed
-    assert len(failed[0].artifacts) == 3
+    assert len(failed) == 1 and "of another stream" in failed[0].observed  # its chunk id, and its numbers unless n=2 lent it
+    assert len(failed[0].artifacts) == 5  # every stream's transcript
+
+
+@pytest.mark.parametrize(("defect", "seen"), [
+    ("stream-batch-slot-index", "carries choice index(es)"),  # the n=2 stream numbered by its batch slot
+    ("stream-tool-call-leak", "asked to count, carries tool call(s)"),  # the tool stream's call in a count stream
+])
+def test_n_choices_and_tool_calls_stay_apart(defect: str, seen: str) -> None:
+    report = execute(RunConfig(defects=(defect,), scenarios=("concurrent_streams",), command=["t"]))
+    failed = [r for r in report.results if r.clause == "HTTP-05" and r.verdict is Verdict.FAIL]
+    assert len(failed) == 1 and seen in failed[0].observed
+
+
+def test_a_refused_n_leaves_that_stream_out() -> None:
+    report = execute(RunConfig(defects=("isolation-n-refused",), scenarios=("concurrent_streams",), command=["t"]))
+    passed = [r for r in report.results if r.clause == "HTTP-05" and r.verdict is Verdict.PASS]
+    assert len(passed) == 1 and "left out" in (passed[0].note or "")
+
+
+def test_an_ignored_n_is_not_a_stream_cut_short() -> None:
+    """One choice where two were asked for is CHO-01's finding, not interference between streams."""
+    report = execute(RunConfig(defects=("n-ignored",), scenarios=("concurrent_streams",), command=["t"]))
+    assert _verdicts(report, "HTTP-05") == {"concurrent_streams": Verdict.PASS}

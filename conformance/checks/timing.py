@@ -1,4 +1,5 @@
-"""A stream over time (TIM-01, TIM-02) and parallel streams kept apart (HTTP-05).
+"""A stream over time (TIM-01, TIM-02), an abandoned stream (TIM-03), a slow reader (TIM-04) and
+parallel streams kept apart (HTTP-05).
 
 Every threshold is a ratio of the stream's own timeline (or the target's own non-stream latency),
 so a slow GPU server and a fast mock are judged by one rule; the one absolute figure is the floor
@@ -13,8 +14,11 @@ from typing import Any
 from ..engine import NotApplicable, Outcome, Skip, fail, inconclusive, info, passed, warn
 from ..evidence import Evidence
 from ..latency import GAPS_KEY, TTFT_KEY, spread
-from ..stream import Chunk, StreamView
+from ..scenarios.disconnect import MIN_EFFECT, MIN_GENERATION_S
+from ..stats import Decision
+from ..stream import Chunk, StreamView, parse_stream
 from ..suite import SUITE
+from .common import short
 
 check = SUITE.check
 
@@ -24,6 +28,7 @@ STREAMED_SPREAD = 0.25  # token chunks spread over at least this share of the st
 BURST_SPREAD = 0.05  # ... over at most this share, all of it late: buffered
 LATE_FIRST = 0.8  # the first token chunk arrives after this share of the stream
 NON_STREAM_FACTOR = 2.0  # ... within this factor of the same request's non-stream latency
+_NUMBER = re.compile(r"\d+")
 
 
 def _carries_token(chunk: Chunk) -> bool:
@@ -94,44 +99,150 @@ def latency_within_limits(ev: Evidence) -> Outcome:
     return info(shown, **figures)
 
 
+@check("TIM-03", on="disconnect")
+def abandoned_stream_cancelled(ev: Evidence) -> Outcome:
+    """A stream the client closes is no longer generated: a short request sent right after the suite closed a long stream (after its first event) is not as late as one sent beside a long stream that is read to its end.  Thresholds are shares of the target's own latencies: the short request's on the idle target, and how much later a live generation makes it (the effect).  Sequential test: a delay of at least half the effect is suspicious, one of at most a quarter reassuring; 4 suspicious trials in a row are a WARN.  INFO when a whole long generation takes under 1 s (nothing to keep anyone waiting); INCONCLUSIVE when a live generation does not delay the short request by its own idle latency (the target serves both at once, so a ghost generation would not show) or the test runs out of trials."""
+    data = ev.data
+    if ev.exchange.status != 200 or not data.get("token_events") or any(
+            ex.status != 200 for label, ex in ev.related.items() if label.startswith("idle")):
+        raise Skip("the long count was not streamed or a short count failed; judged by REQ-01 / SSE-17")
+    generation = data["generation_s"]
+    if generation < MIN_GENERATION_S:
+        return info(f"a whole long generation took {generation:.3f} s: too quick for an abandoned one to keep anyone "
+                    "waiting; not judged", **data)
+    effect = data.get("effect_s")
+    baseline = data.get("baseline_s", 0.0)
+    if effect is None or effect < MIN_EFFECT * baseline:
+        beside = data.get("beside_live_s")
+        return inconclusive(f"beside a live generation the short count took {beside if beside is not None else '?'} s, "
+                            f"alone {baseline:.3f} s: the target serves both at once, so a generation for a client "
+                            "that went away would not show", **data)
+    sampling = data.get("sampling", {})
+    figures = {k: v for k, v in data.items() if k != "sampling"} | sampling
+    if sampling.get("decision") == Decision.ACCEPT.value:
+        return passed(f"after an abandoned stream the short count was {data['delays_s'][-1]:.3f} s late, beside a "
+                      f"live generation {effect:.3f} s late", **figures)
+    if sampling.get("decision") == Decision.REJECT.value:
+        return fail("generation stops when the client closes the stream",
+                    f"{sampling['suspicious']} times in a row a short count sent right after the suite closed a long "
+                    f"stream was {', '.join(f'{d:.3f}' for d in data['delays_s'])} s late; beside a live generation "
+                    f"{effect:.3f} s late, on an idle target {baseline:.3f} s",
+                    note="the target goes on generating for a client that went away: its slot stays busy", **figures)
+    return inconclusive(f"no decision: {sampling.get('stopped') or 'trial cap reached'}", **figures)
+
+
+def _ended(stream: StreamView) -> bool:
+    """[DONE] arrived and choice 0 got a finish_reason."""
+    return stream.done and 0 in stream.choices and bool(stream.choices[0].finish_reasons)
+
+
+SLOWER = 1.5  # a slow read that took this many times the normal read's time made the target wait
+
+
+@check("TIM-04", on="slow_reader")
+def slow_reader_served_whole(ev: Evidence) -> Outcome:
+    """A stream read slowly (through a small receive window, taking nothing for twice the time a normal read takes, 4 to 60 s, after its first piece) carries the same answer as the same deterministic request read at full speed, and ends properly ([DONE] and a finish_reason): the target neither drops chunks nor ends the stream of a client that falls behind.  A WARN with both transcripts when the slow read is cut (broken, no [DONE] or no finish_reason) or misses numbers the normal read carries; PASS when the answers are equal and the slow read took at least 1.5 times as long (the target had to hold data for it); INCONCLUSIVE when it did not (the target generated more slowly than the suite read), when the suite's own bound ended the read, or when both ended properly with answers that differ otherwise (best-effort determinism)."""
+    normal = ev.stream
+    if not _ended(normal) or ev.exchange.error is not None:
+        raise Skip("the normally read stream did not end properly; judged by SSE-03 / SSE-07")
+    slow_ex = ev.related["slow"]
+    figures = dict(ev.data, normal_events=len(normal.chunks))
+    if slow_ex.error is not None and slow_ex.error.kind == "total-timeout":
+        return inconclusive(f"the suite's own bound ended the slow read after {slow_ex.elapsed:.1f} s", **figures)
+    if slow_ex.status != 200 or slow_ex.events is None:
+        return inconclusive(f"the slowly read request was answered HTTP {slow_ex.status} without a stream", **figures)
+    slow = parse_stream(slow_ex.events)
+    figures["slow_events"] = len(slow.chunks)
+    text, slow_text = normal.text(0), slow.choices[0].content if 0 in slow.choices else ""
+    numbers, slow_numbers = _NUMBER.findall(text), _NUMBER.findall(slow_text)
+    if slow_ex.error is not None or not _ended(slow):
+        how = slow_ex.error.message if slow_ex.error is not None else "no [DONE] or no finish_reason"
+        return fail("the slowly read stream whole, ended by [DONE] and a finish_reason",
+                    f"read slowly, the stream ended after {len(slow.chunks)} of {len(normal.chunks)} chunks "
+                    f"({len(slow_numbers)} of {len(numbers)} numbers): {how}",
+                    note="the target ends the stream of a client that reads slowly; both transcripts attached", **figures)
+    if slow_text == text:
+        if ev.data["slow_s"] < SLOWER * ev.data["normal_s"]:
+            return inconclusive(f"the slow read took {ev.data['slow_s']:.1f} s, the normal one {ev.data['normal_s']:.1f} s: "
+                                "the target generated more slowly than the suite read, so it never had to wait", **figures)
+        return passed(f"read over {ev.data['slow_s']:.1f} s instead of {ev.data['normal_s']:.1f} s, the stream carried "
+                      f"the same {len(numbers)} numbers and ended properly", **figures)
+    missing = sorted(set(numbers) - set(slow_numbers), key=int)
+    if missing and set(slow_numbers) <= set(numbers):
+        return fail("every chunk of the answer delivered to a slow reader",
+                    f"read slowly, the stream lacked {len(missing)} number(s) the normal read carried "
+                    f"({', '.join(missing[:5])}{', ...' if len(missing) > 5 else ''})",
+                    note="the target drops data for a client that reads slowly; both transcripts attached", **figures)
+    return inconclusive(f"both streams ended properly but their answers differ: {short(slow_text, 80)} vs "
+                        f"{short(text, 80)} (best-effort determinism)", **figures)
+
+
 # --- parallel streams ---------------------------------------------------------------------------
-
-_NUMBER = re.compile(r"\d+")
-
 
 def _ids(stream: StreamView) -> set[Any]:
     return {c.payload.get("id") for c in stream.json_chunks if c.choices}
 
 
+def _call_ids(stream: StreamView) -> set[str]:
+    return {call.id for choice in stream.choices.values() for call in choice.tool_calls.values() if call.id}
+
+
+def _parallel(ev: Evidence) -> tuple[dict[str, tuple[StreamView, int, range | None]], list[str]]:
+    """Each stream of the isolation probe as (stream, n, the numbers it counts; None for the tool
+    stream), and notes on the optional ones (n=2, the tool call) a target refused."""
+    length, two_choices = ev.data["length"], ev.data.get("two_choices")
+    streams: dict[str, tuple[StreamView, int, range | None]] = {}
+    refused = []
+    for i, start in enumerate(ev.data["starts"]):
+        label, n = f"stream {start}", 2 if start == two_choices else 1
+        one = ev if i == 0 else ev.twin(label)
+        if (one is None or one.exchange.status != 200) and n > 1:
+            refused.append(f"{label} (n={n}) not answered 200")
+        elif one is None or one.exchange.status != 200:
+            raise Skip(f"{label}: no 200 answer; judged by HTTP-01 / REQ-01")
+        else:
+            streams[label] = (one.stream, n, range(start, start + length))
+    tool = ev.twin("tool stream")
+    if tool is not None and tool.exchange.status == 200:
+        streams["tool stream"] = (tool.stream, 1, None)
+    elif tool is not None:
+        refused.append("tool stream not answered 200")
+    return streams, refused
+
+
 @check("HTTP-05", on="isolation")
 def parallel_streams_kept_apart(ev: Evidence) -> Outcome:
-    """Streams in flight at the same time each carry their own answer: none carries a chunk id of another or numbers another stream was asked to count (three streams sent together, counting 101-112, 201-212 and 301-312), and none is cut short ([DONE] and a finish_reason) while another of them ends properly (when all end the same way, that is how the server streams: SSE-03 and SSE-07 judge it).  A server that cuts one off or mixes their chunks when another request arrives FAILs, with every stream's transcript."""
-    length = ev.data["length"]
-    labelled = [(f"stream {start}", ev if i == 0 else ev.twin(f"stream {start}")) for i, start in enumerate(ev.data["starts"])]
-    streams: dict[str, StreamView] = {}
-    ranges: dict[str, range] = {}
-    for (label, one), start in zip(labelled, ev.data["starts"], strict=True):
-        if one is None or one.exchange.status != 200:
-            raise Skip(f"{label}: no 200 answer; judged by HTTP-01 / REQ-01")
-        streams[label] = one.stream
-        ranges[label] = range(start, start + length)
-    ended = {label: stream.done and bool(0 in stream.choices and stream.choices[0].finish_reasons)
-             for label, stream in streams.items()}
+    """Streams in flight at the same time each carry their own answer (five streams sent together: counts of 101-112, 201-212, 301-312, 401-412 with n=2, and a get_weather call with tool_choice required): none carries a chunk id or a tool-call id of another, a choice index outside 0..n-1 of its own request, a tool call when it was asked to count, or numbers another stream was asked to count; and none is cut short ([DONE] and a finish_reason) while another ends properly (when all end the same way, that is how the server streams: SSE-03 and SSE-07 judge it).  A server that cuts one off or mixes their chunks when another request arrives FAILs, with every stream's transcript.  The n=2 and tool streams are left out when the target refuses them."""
+    streams, refused = _parallel(ev)
+    # A choice missing, or without its own finish_reason, is n ignored or SSE-07's finding (CHO-01,
+    # PAR-04 judge them), not a stream cut short.
+    ended = {label: stream.done and any(c.finish_reasons for c in stream.choices.values())
+             for label, (stream, _, _) in streams.items()}
     problems = [f"[{label}] cut short (no [DONE] or no finish_reason) while another stream ended"
                 for label, whole in ended.items() if not whole and any(ended.values())]
-    for label, stream in streams.items():
-        others = [_ids(s) for o, s in streams.items() if o != label]
+    for label, (stream, n, counted) in streams.items():
+        others = [s for o, (s, _, _) in streams.items() if o != label]
         ids = _ids(stream)
-        borrowed = sorted({str(i) for i in ids for theirs in others if i in theirs}) if len(ids) > 1 else []
+        borrowed = sorted({str(i) for i in ids for other in others if i in _ids(other)}) if len(ids) > 1 else []
         if borrowed:
             problems.append(f"[{label}] carries chunk id(s) {', '.join(borrowed)} of another stream")
-        text = stream.choices[0].text if 0 in stream.choices else ""
-        foreign = [n for n in map(int, _NUMBER.findall(text))
-                   if any(n in r for o, r in ranges.items() if o != label)]
+        shared_calls = sorted({i for other in others for i in _call_ids(stream) & _call_ids(other)})
+        if shared_calls:
+            problems.append(f"[{label}] carries tool-call id(s) {', '.join(shared_calls)} of another stream")
+        if counted is not None and _call_ids(stream):
+            problems.append(f"[{label}] asked to count, carries tool call(s) {', '.join(sorted(_call_ids(stream)))}")
+        stray = sorted(i for i in stream.choices if i not in range(n))
+        if stray:
+            problems.append(f"[{label}] carries choice index(es) {', '.join(map(str, stray))} (asked for n={n})")
+        if counted is None:
+            continue  # the tool stream's text is free
+        foreign = [number for choice in stream.choices.values() for number in map(int, _NUMBER.findall(choice.text))
+                   if number not in counted and any(number in r for o, (_, _, r) in streams.items() if o != label and r)]
         if foreign:
             problems.append(f"[{label}] content holds {', '.join(map(str, foreign[:5]))}, counted by another stream")
+    left_out = f" ({'; '.join(refused)}: left out)" if refused else ""
     if problems:
-        return fail("each of the parallel streams whole and carrying only its own answer", "; ".join(problems),
+        return fail("each of the parallel streams whole and carrying only its own answer", "; ".join(problems) + left_out,
                     note="the server mixes or cuts streams that are in flight together; every stream's transcript "
                          "is attached")
-    return passed(f"{len(streams)} parallel streams each carried only its own answer")
+    return passed(f"{len(streams)} parallel streams each carried only its own answer{left_out}")

@@ -44,3 +44,9 @@ CITY_SCHEMA = {
     "required": ["name", "population"],
     "additionalProperties": False,
 }
+# The abandoned-stream probe: a long count whose stream the suite closes after its first chunk,
+# and a short one whose latency shows whether the target is still generating the long one.
+LONG_COUNT = "Count from 1 to 300, separated by single spaces. Output only the numbers."
+SHORT_COUNT = "Count from 1 to 3, separated by single spaces. Output only the numbers."
+# The slow-reader probe: a stream long enough (a few hundred KiB) to fill a slow reader's buffers.
+VERY_LONG_COUNT = "Count from 1 to 2000, separated by single spaces. Output only the numbers."

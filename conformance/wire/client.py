@@ -97,9 +97,9 @@ class RawClient:
         self._client = self._http_client({"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"})
 
     @staticmethod
-    def _http_client(headers: Mapping[str, str]) -> httpx.Client:
-        return httpx.Client(transport=transport.DeadlineTransport(), follow_redirects=False, trust_env=False,
-                            headers=headers)
+    def _http_client(headers: Mapping[str, str], small_window: bool = False) -> httpx.Client:
+        return httpx.Client(transport=transport.DeadlineTransport(small_window), follow_redirects=False,
+                            trust_env=False, headers=headers)
 
     def __enter__(self) -> RawClient:
         return self
@@ -114,12 +114,14 @@ class RawClient:
         self._client.close()
 
     @contextlib.contextmanager
-    def private_pool(self) -> Iterator[RawClient]:
+    def private_pool(self, *, small_window: bool = False) -> Iterator[RawClient]:
         """The same client over a connection pool of its own, closed afterwards: no other thread's
         request can take its connections (``Limits.watch_close`` needs that, since httpcore hands a
-        connection back to the pool as soon as a body has been read)."""
+        connection back to the pool as soon as a body has been read).  ``small_window``: its
+        connections have a small receive window, so a slow reader (``Limits.read_pause``) makes the
+        server wait after a few hundred KiB."""
         twin = copy.copy(self)
-        twin._client = self._http_client(self._client.headers)
+        twin._client = self._http_client(self._client.headers, small_window)
         # The twin's streak starts from this client's and goes on apart from it.
         twin._stall_breaker = copy.copy(self._stall_breaker)
         try:

@@ -1,6 +1,6 @@
 """Reading a response body within its caps: Content-Encoding decoding that never inflates more than a
 piece at a time (decompression bombs), the body and event caps, SSE event parsing, the grace
-period after ``[DONE]`` and the total deadline between chunks."""
+period after ``[DONE]``, the total deadline between chunks and a slow reader's pause."""
 
 from __future__ import annotations
 
@@ -106,6 +106,7 @@ class ResponseRead:
         self.error: TransportError | None = None
         self.truncated = False
         self.stopped_reading = False
+        self.paused = False  # a slow reader took its pause (Limits.read_pause)
         self.closed_after_response: bool | None = None
 
     def progress(self) -> str:
@@ -173,6 +174,10 @@ def read_body(response: httpx.Response, read: ResponseRead) -> None:
             if read.done_event is not None and now >= read.done_deadline:
                 read.open_after_done = True
                 return
+            if limits.read_pause is not None and not read.paused:
+                read.paused = True
+                time.sleep(max(0.0, min(now + limits.read_pause, read.total_deadline) - time.monotonic()))
+                now = time.monotonic()
             if now >= read.total_deadline:
                 read.truncated = True
                 read.error = TransportError(

@@ -26,6 +26,9 @@ class Limits:
     # A probe that only needs the start of a long stream stops reading after this many events, on
     # purpose: the exchange ends cleanly with ``stopped_reading`` set (not an error).
     stop_after_events: int | None = None
+    # A slow reader: after the first piece of the body, take nothing more for this many seconds,
+    # then read on (the total timeout still bounds the exchange).  None: read as it comes.
+    read_pause: float | None = None
     # Seconds to wait after a complete response before looking whether the server closed the
     # connection (``Exchange.closed_after_response``); None: do not look.
     watch_close: float | None = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import select
 import socket
 import ssl
 import threading
@@ -125,11 +126,86 @@ class DeadlineStream(httpcore.NetworkStream):
         return self._inner.get_extra_info(info)
 
 
-class _DeadlineBackend(httpcore.NetworkBackend):
-    """httpcore's synchronous sockets, wrapped in :class:`DeadlineStream`."""
+# A slow reader's connection: a small receive buffer and segment size, set before connecting (the
+# sender sizes its own buffers from the segment size), so that a few hundred KiB the reader has not
+# taken yet fill the sender's buffers and make it wait, instead of megabytes on loopback.
+SMALL_RECEIVE_BUFFER = 4096
+SMALL_SEGMENT = 536
 
-    def __init__(self) -> None:
+
+class _SmallWindowStream(httpcore.NetworkStream):
+    """A socket opened with a small receive window, for :class:`DeadlineStream` to wrap."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    @classmethod
+    def connect(cls, host: str, port: int, timeout: float | None) -> _SmallWindowStream:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SMALL_RECEIVE_BUFFER)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, SMALL_SEGMENT)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock.settimeout(timeout)
+            sock.connect(address)
+        except TimeoutError as exc:
+            sock.close()
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except OSError as exc:
+            sock.close()
+            raise httpcore.ConnectError(str(exc)) from exc
+        return cls(sock)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        self._sock.settimeout(timeout)
+        try:
+            return self._sock.recv(max_bytes)
+        except TimeoutError as exc:
+            raise httpcore.ReadTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.ReadError(str(exc)) from exc
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._sock.settimeout(timeout)
+        try:
+            self._sock.sendall(buffer)
+        except TimeoutError as exc:
+            raise httpcore.WriteTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.WriteError(str(exc)) from exc
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def start_tls(
+        self, ssl_context: ssl.SSLContext, server_hostname: str | None = None, timeout: float | None = None
+    ) -> httpcore.NetworkStream:
+        self._sock.settimeout(timeout)
+        try:
+            return _SmallWindowStream(ssl_context.wrap_socket(self._sock, server_hostname=server_hostname))
+        except TimeoutError as exc:
+            raise httpcore.ConnectTimeout(str(exc)) from exc
+        except OSError as exc:
+            raise httpcore.ConnectError(str(exc)) from exc
+
+    def get_extra_info(self, info: str) -> object:
+        if info == "ssl_object":
+            return self._sock if isinstance(self._sock, ssl.SSLSocket) else None
+        if info == "is_readable":  # an idle kept-alive connection the server closed reads as EOF
+            return bool(select.select([self._sock], [], [], 0)[0])
+        if info == "socket":
+            return self._sock
+        return None
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    """httpcore's synchronous sockets (or, for a slow reader, sockets with a small receive window),
+    wrapped in :class:`DeadlineStream`."""
+
+    def __init__(self, small_window: bool = False) -> None:
         self._inner = httpcore.SyncBackend()
+        self._small_window = small_window
 
     def connect_tcp(
         self,
@@ -140,6 +216,8 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         socket_options: Iterable[_SocketOption] | None = None,
     ) -> httpcore.NetworkStream:
         timeout = _clamp(timeout, httpcore.ConnectTimeout)
+        if self._small_window:
+            return DeadlineStream(_SmallWindowStream.connect(host, port, timeout))
         return DeadlineStream(self._inner.connect_tcp(host, port, timeout, local_address, socket_options))
 
     def connect_unix_socket(
@@ -159,9 +237,10 @@ def _ssl_context() -> ssl.SSLContext:
 
 
 class DeadlineTransport(httpx.BaseTransport):
-    """HTTP/1.1 over a connection pool of its own whose sockets keep the calling thread's deadline."""
+    """HTTP/1.1 over a connection pool of its own whose sockets keep the calling thread's deadline;
+    ``small_window``: every connection has a small receive window (a slow reader's)."""
 
-    def __init__(self) -> None:
+    def __init__(self, small_window: bool = False) -> None:
         self._connections = httpcore.ConnectionPool(
             ssl_context=_ssl_context(),
             max_connections=_MAX_CONNECTIONS,
@@ -173,7 +252,7 @@ class DeadlineTransport(httpx.BaseTransport):
             # httpx writes headers and body separately; with Nagle on, the body waits
             # for the server's delayed ACK (~40 ms per request on loopback).
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
-            network_backend=_DeadlineBackend(),
+            network_backend=_DeadlineBackend(small_window),
         )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:

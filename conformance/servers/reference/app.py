@@ -109,12 +109,13 @@ class ReferenceApp:
 
 
 def respond(wire: Wire, chunk_delay_s: float = 0.0) -> Response:
-    """Send ``wire``: one body with Content-Length, or -- when chunked, SSE or held open -- its
+    """Send ``wire``: one body with Content-Length, or -- when chunked, SSE, held open or relayed -- its
     pieces in order without Content-Length, ``chunk_delay_s`` apart between SSE pieces, then the
-    connection held open ``hold_open_s``."""
-    if not (wire.chunked or wire.sse or wire.hold_open_s):
+    connection held open ``hold_open_s``; through ``wire.relay`` when one is given."""
+    if not (wire.chunked or wire.sse or wire.hold_open_s or wire.relay):
         return Response(b"".join(wire.pieces), status_code=wire.status, headers=wire.headers)
-    return StreamingResponse(_pieces(wire, chunk_delay_s), status_code=wire.status, headers=wire.headers)
+    pieces = _pieces(wire, chunk_delay_s)
+    return StreamingResponse(wire.relay(pieces) if wire.relay else pieces, status_code=wire.status, headers=wire.headers)
 
 
 async def _pieces(wire: Wire, chunk_delay_s: float) -> AsyncIterator[bytes]:

@@ -21,7 +21,7 @@ WIRE       ``(Wire, ctx) -> Wire``                the bytes on the wire: SSE fra
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -69,7 +69,9 @@ class ErrorReply:
 class Wire:
     """The answer as bytes: ``pieces`` are written in order (with the chunk delay between SSE
     pieces, or ``pauses[i]`` seconds before piece ``i`` when given); ``chunked`` sends without
-    Content-Length; ``hold_open_s`` keeps the connection open after the last piece.  Header names
+    Content-Length; ``hold_open_s`` keeps the connection open after the last piece; ``relay``, when
+    given, is what the pieces pass through on their way out (a defect's generation slot: it may
+    hold them back, and sees a client that goes away as the iteration ending early).  Header names
     are lower-case."""
 
     status: int
@@ -79,6 +81,7 @@ class Wire:
     chunked: bool = False
     hold_open_s: float = 0.0
     pauses: list[float] | None = None
+    relay: Callable[[AsyncIterator[bytes]], AsyncIterator[bytes]] | None = None
 
 
 Hook = Callable[[Any, Context], Any]
