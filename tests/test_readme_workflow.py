@@ -74,6 +74,8 @@ class Step:
 
 @dataclass
 class Job:
+    """One job of a matrix as it ran, in its workspace."""
+
     name: str
     matrix: dict[str, Any]
     workspace: Path
@@ -101,10 +103,11 @@ class Runner:
         for name, job in workflow["jobs"].items():
             needs = job.get("needs", [])
             assert set([needs] if isinstance(needs, str) else needs) <= set(self.jobs), f"{name} needs a later job"
-            self.jobs[name] = [self.run_job(name, job, matrix) for matrix in _combinations(job.get("strategy", {}))]
+            combinations = _combinations(job.get("strategy", {}))
+            self.jobs[name] = [self.run_job(name, job, matrix, f"{name}-{n}") for n, matrix in enumerate(combinations)]
 
-    def run_job(self, name: str, job: dict[str, Any], matrix: dict[str, Any]) -> Job:
-        label = "-".join([name, *(str(v) for v in matrix.values())])
+    def run_job(self, name: str, job: dict[str, Any], matrix: dict[str, Any], label: str) -> Job:
+        """One job on a fresh runner: its own empty workspace and job summary."""
         workspace = self.root / "jobs" / label
         workspace.mkdir(parents=True)
         ran = Job(name, matrix, workspace, self.root / "jobs" / f"{label}.summary")
@@ -264,9 +267,48 @@ def test_a_missing_shard_fails_the_merge_job(ran: Runner) -> None:
     lost = ran.artifacts.with_name("lost-shard")
     (ran.artifacts / "shard-3").rename(lost)
     try:
-        job = ran.run_job("merge-again", _workflow()["jobs"]["merge"], {})
+        job = ran.run_job("merge", _workflow()["jobs"]["merge"], {}, "merge-again")
     finally:
         lost.rename(ran.artifacts / "shard-3")
     *_, merge, summary = job.run_steps()
     assert merge.code == 2 and "missing shard(s) 3/4 of 4" in merge.output
     assert summary.code is not None  # `if: always()`: it ran (and found no merged run to summarise)
+
+
+def test_the_merge_job_fails_the_workflow_on_a_failure_of_any_shard(tmp_path: Path) -> None:
+    """`--conformance-fail-on never` keeps every shard job green; the merged run is what gates."""
+    jobs = _workflow()["jobs"]
+    with ReferenceServer(defects=["sse-no-done"], api_key="key-of-LLM_KEY") as broken:
+        runner = Runner(tmp_path, {"https://llm.example.com/v1": broken.base_url}, {"LLM_KEY": "key-of-LLM_KEY"})
+        runner.run_workflow({"jobs": {"shard": jobs["shard"], "merge": jobs["merge"]}})
+    assert all(job.ok for job in runner.jobs["shard"])
+    (job,) = runner.jobs["merge"]
+    *_, merge, summary = job.run_steps()
+    assert merge.code == 1 and summary.code == 0
+    assert "SSE-03" in job.summary.read_text(encoding="utf-8")
+
+
+def _xdist_commands() -> list[list[str]]:
+    (block,) = [b for b in _blocks("bash") if "--tx" in b]
+    lines = block.replace("\\\n", " ").splitlines()
+    return [shlex.split(line, comments=True) for line in lines if line.strip()]
+
+
+@pytest.mark.parametrize("form", ["local workers", "remote workers"])
+def test_the_xdist_forms_write_one_report_of_the_whole_run(form: str, ran: Runner, tmp_path: Path) -> None:
+    """The README's commands, with a local `popen` gateway in place of each `ssh` one (same `-d --tx` path)."""
+    command = _xdist_commands()[["local workers", "remote workers"].index(form)]
+    url = ran.urls["https://llm.example.com/v1"]
+    local = {"URL": url, "M": "reference-model"}
+    args = [local.get(a, a) for a in command[1:]]
+    args = [re.sub(r"^ssh=[^/]+//python=.*$", f"popen//python={sys.executable}", a) for a in args]
+    assert args.count(f"popen//python={sys.executable}") == (2 if form == "remote workers" else 0)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "pytest", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300,
+                          env={**_runner_env(), "OPENAI_API_KEY": "key-of-LLM_KEY"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    whole = _report(tmp_path / "reports" / "latest")
+    (merge,) = ran.jobs["merge"]
+    merged = _report(merge.workspace / "reports" / "latest")
+    assert {r["key"]: r["verdict"] for r in whole["results"]} == {r["key"]: r["verdict"] for r in merged["results"]}
