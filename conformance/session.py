@@ -202,6 +202,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
                                      on_result=on_result, on_evidence=recorder.record).run()
                     outcome.results += closing.results
                     outcome.interrupted = closing.interrupted
+                    outcome.finished_at = closing.finished_at  # the run lasts until its closing probes end
             if comparison is not None and not outcome.interrupted:
                 emit(PhaseChanged("comparing"))
                 differences = differential.compare(

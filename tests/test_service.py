@@ -11,7 +11,7 @@ from conformance.session import RunConfig
 
 def _run(tmp_path: Path, **config: object) -> tuple[Finished, list[object]]:
     events: list[object] = []
-    run = Run(RunConfig(profile="smoke", command=["test"], **config), Outputs(tmp_path / "reports"),  # type: ignore[arg-type]
+    run = Run(RunConfig(**{"profile": "smoke", "command": ["test"], **config}), Outputs(tmp_path / "reports"),  # type: ignore[arg-type]
               events.append)
     return run(), events
 
@@ -39,3 +39,13 @@ def test_a_failing_run_exits_1_and_never_gates_with_fail_on_never(tmp_path: Path
     assert failing.exit_code == EXIT_OK
     failing.run_dir = None  # nothing could be written
     assert failing.exit_code == EXIT_CANNOT_RUN
+
+
+def test_the_run_lasts_until_its_closing_probes_end(tmp_path: Path) -> None:
+    """Scenarios run after the others (marked "after", e.g. the stream pacing probe) are part of
+    the run: its finish time is not the end of the main phase."""
+    finished, events = _run(tmp_path, profile="compatible", scenarios=("stream_pacing", "chat_basic"))
+    assert "closing" in [e.phase for e in events if isinstance(e, PhaseChanged)]
+    report = finished.report
+    closing = [r for r in report.results if r.scenario == "stream_pacing"]
+    assert closing and report.finished_at - report.started_at >= max(r.duration for r in closing)
