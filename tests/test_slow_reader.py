@@ -88,3 +88,14 @@ def test_the_batching_variant_is_a_pass_not_a_shrug() -> None:
     report = execute(RunConfig(defects=("slow-reader-batched",), scenarios=("slow_reader",), profile="certify",
                                command=["t"]))
     assert [r.verdict for r in report.results if r.clause == "TIM-04"] == [Verdict.PASS]
+
+
+def test_a_target_too_slow_for_a_bounded_pause_is_not_read_twice() -> None:
+    """A normal read over 30 s: no pause of at most a minute would make the target wait, so the
+    second ~2 000-token stream is not sent and TIM-04 says why it could not decide."""
+    ev = SimpleNamespace(stream=parse_stream(_events(NUMBERS)), exchange=SimpleNamespace(error=None), related={},
+                         data={"normal_s": 45.0, "bytes": 9000})
+    outcome = load_suite().checks["timing.slow_reader_served_whole"].func(ev)
+    assert outcome.verdict is Verdict.INCONCLUSIVE and "not sent" in outcome.note
+    from conformance.scenarios import slow_reader as probe
+    assert probe.SLOWDOWN * 45.0 > probe.MAX_PAUSE_S  # the scenario's own bound sends nothing more for it

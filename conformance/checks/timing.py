@@ -141,12 +141,15 @@ SLOWER = 1.5  # a slow read that took this many times the normal read's time mad
 
 @check("TIM-04", on="slow_reader")
 def slow_reader_served_whole(ev: Evidence) -> Outcome:
-    """A stream read slowly (through a small receive window, taking nothing for twice the time a normal read takes, 4 to 60 s, after its first piece) carries the same answer as the same deterministic request read at full speed, and ends properly ([DONE] and a finish_reason): the target neither drops chunks nor ends the stream of a client that falls behind.  A WARN with both transcripts when the slow read is cut (broken, no [DONE] or no finish_reason) or misses numbers the normal read carries; PASS when the answers are equal and the slow read took at least 1.5 times as long (the target had to hold data for it); INCONCLUSIVE when it did not (the target generated more slowly than the suite read), when the suite's own bound ended the read, or when both ended properly with answers that differ otherwise (best-effort determinism)."""
+    """A stream read slowly (through a small receive window, taking nothing for twice the time a normal read takes, 4 to 60 s, after its first piece) carries the same answer as the same deterministic request read at full speed, and ends properly ([DONE] and a finish_reason): the target neither drops chunks nor ends the stream of a client that falls behind.  A WARN with both transcripts when the slow read is cut (broken, no [DONE] or no finish_reason) or misses numbers the normal read carries; PASS when the answers are equal and the slow read took at least 1.5 times as long (the target had to hold data for it); INCONCLUSIVE when it did not (the target generated more slowly than the suite read), when the normal read took so long that the slow one was not sent, when the suite's own bound ended the read, or when both ended properly with answers that differ otherwise (best-effort determinism)."""
     normal = ev.stream
     if not _ended(normal) or ev.exchange.error is not None:
         raise Skip("the normally read stream did not end properly; judged by SSE-03 / SSE-07")
-    slow_ex = ev.related["slow"]
     figures = dict(ev.data, normal_events=len(normal.chunks))
+    if "slow" not in ev.related:
+        return inconclusive(f"the normal read took {ev.data['normal_s']:.1f} s: a target this slow would not have to "
+                            "hold data for a reader pausing at most a minute, so the slow read was not sent", **figures)
+    slow_ex = ev.related["slow"]
     if slow_ex.error is not None and slow_ex.error.kind == "total-timeout":
         return inconclusive(f"the suite's own bound ended the slow read after {slow_ex.elapsed:.1f} s", **figures)
     if slow_ex.status != 200 or slow_ex.events is None:

@@ -3,8 +3,9 @@ that, after the first piece, takes nothing for a while (a busy client) over a co
 small receive window, so that the target has to hold what the reader has not taken yet and wait
 for it.  The two transcripts must carry the same answer, each ended properly.
 
-The pause is twice the normal read's duration (at least 4 s, at most 60 s: bounded); every other
-figure is the target's own.  Expensive (a ~2 000-token stream, twice): the ``deep`` tier
+The pause is twice the normal read's duration (at least 4 s, at most 60 s: bounded); a target
+whose normal read takes over 30 s is not read slowly at all (no bounded pause would make it
+wait).  Every other figure is the target's own.  Expensive (a ~2 000-token stream, twice): the ``deep`` tier
 (``certify``), or ``--clause TIM-04``.
 """
 
@@ -34,11 +35,15 @@ def slow_reader(ctx: Context) -> Evidence:
     ev = Evidence(ctx, body, normal)
     if normal.status != 200 or not normal.body:
         return ev
+    ev.data.update(normal_s=round(normal.elapsed, 4), bytes=len(normal.body))
+    if SLOWDOWN * normal.elapsed > MAX_PAUSE_S:
+        # A target this slow outpaces no bounded pause: the second ~2 000-token stream would only
+        # cost a minute and tokens to end undecided (SmolLM2 on 2 CPU cores: 45 s per read).
+        return ev
     pause = min(max(SLOWDOWN * normal.elapsed, MIN_PAUSE_S), MAX_PAUSE_S)
     base = ctx.client.limits
     limits = dataclasses.replace(base, read_pause=pause, total_timeout=max(base.total_timeout, pause + 2 * normal.elapsed))
     with ctx.client.private_pool(small_window=True) as client:
         ev.related["slow"] = dataclasses.replace(ctx, client=client).send(body, limits=limits)
-    ev.data.update(normal_s=round(normal.elapsed, 4), pause_s=round(pause, 4), bytes=len(normal.body),
-                   slow_s=round(ev.related["slow"].elapsed, 4))
+    ev.data.update(pause_s=round(pause, 4), slow_s=round(ev.related["slow"].elapsed, 4))
     return ev
