@@ -37,6 +37,14 @@ def main() -> None:
             out.append(f"| {f['clause']} | {f['verdict']}{flag} | {', '.join(f['profiles'])} | `{f['check']}` | "
                        f"{f['reason'].replace('|', '/')} |")
         out.append("")
+        if doc.get("over_time"):
+            timing = doc["over_time"]
+            out += ["### Streaming over time", "",
+                    f"`{timing['command']}` ({timing['requests']} requests, {timing['date']}); not compared by the "
+                    "tier, whose profiles do not run the disconnect and slow-reader probes.", "",
+                    "| clause | verdict | observed |", "|---|---|---|"]
+            out += [f"| {r['clause']} | {r['verdict']} | {r['observed'].replace('|', '/')} |" for r in timing["results"]]
+            out.append("")
     (COMPAT / "README.md").write_text("\n".join(out), encoding="utf-8")
 
 
