@@ -19,9 +19,11 @@ from .common import short
 check = SUITE.check
 
 # The scenarios whose related exchanges repeat the primary request's prompt.
-PAIRED = ("equivalence", "repeatability", "seeded_sampling", "nucleus", "variation", "vendor_top_k")
+PAIRED = ("equivalence", "repeatability", "seeded_sampling", "nucleus", "variation", "logit_bias",
+          "vendor_top_k", "vendor_repetition")
 # Fields that steer sampling or the transport only: requests differing in nothing else ask the same question.
-SAMPLING_ONLY = frozenset({"stream", "stream_options", "temperature", "top_p", "seed", "top_k"})
+SAMPLING_ONLY = frozenset({"stream", "stream_options", "temperature", "top_p", "seed", "logit_bias", "top_k",
+                           "repetition_penalty"})
 # A dated or numbered snapshot suffix ("-2024-08-06", "-20241022", "-0613", "-latest"): a right
 # server may route one request to several snapshots of a model.
 _SNAPSHOT = re.compile(r"[-@](\d{4}-\d{2}-\d{2}|\d{8}|\d{4}|latest)$")
