@@ -42,6 +42,7 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("ENV-06", _M, "envelope", "message.role is 'assistant' and message.content is a string or null"),
     ("ENV-07", _M, "envelope", "A successful payload never carries an 'error' key, not even null"),
     ("ENV-08", _S, "envelope", "The answer text is in content, not only in a non-standard field"),
+    ("ENV-09", _S, "envelope", "Answers to the same request, streamed or not, name the same model (a snapshot suffix aside)"),
     # --- models ------------------------------------------------------------------------------
     ("MOD-01", _S, "models", "GET /models lists the model under test and every model the manifest claims"),
     # --- choices -----------------------------------------------------------------------------
@@ -60,6 +61,7 @@ _TABLE: list[tuple[str, Level, str, str]] = [
     ("USE-04", _S, "usage", "Stream usage equals non-stream usage for the same deterministic request"),
     ("USE-05", _M, "usage", "With n choices, completion_tokens counts the tokens of every choice"),
     ("USE-06", _M, "usage", "A token detail count (cached, audio, prediction tokens) does not exceed the count it details"),
+    ("USE-07", _M, "usage", "Answers to the same prompt on the same model count the same prompt_tokens, streamed or not"),
     # --- errors ------------------------------------------------------------------------------
     ("ERR-01", _M, "errors", "A non-2xx answer has the body {error: {message, type, param, code}} as JSON"),
     ("ERR-02", _M, "errors", "An invalid request is answered 400 (not 2xx, not 422, not 5xx)"),

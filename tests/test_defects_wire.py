@@ -82,6 +82,9 @@ KINDS: dict[str, Kind] = {
     "cap_mct": _k(messages=user("Write a long story"), max_completion_tokens=5),
     "long": _k(messages=user("Write a long story")),
     "logprobs": _k(messages=user(COUNT), logprobs=True, top_logprobs=10),
+    "top_logprobs_zero": _k(messages=user(COUNT), logprobs=True, top_logprobs=0),
+    "empty_logit_bias": _k(messages=user("hi"), logit_bias={}),
+    "text_format": _k(messages=user("hi"), response_format={"type": "text"}),
     "stream_logprobs": _k(messages=user(COUNT), logprobs=True, top_logprobs=2, stream=True),
     "json_object": _k(messages=user("Answer in JSON"), response_format={"type": "json_object"}),
     "json_object_capped": _k(messages=user("Answer in JSON"), response_format={"type": "json_object"}, max_tokens=64),
@@ -505,6 +508,15 @@ CASES: dict[str, tuple[str, Check]] = {
     "cached-tokens-above-prompt": ("text", lambda c, m: c.json["usage"]["prompt_tokens_details"]["cached_tokens"] == 0
                                    and m.json["usage"]["prompt_tokens_details"]["cached_tokens"] > m.json["usage"]["prompt_tokens"]),
     "strict-call-cut-by-cap": ("strict_tool", lambda c, m: c.choice["finish_reason"] == "tool_calls" and m.choice["finish_reason"] == "length"),
+    "stream-prompt-tokens-plus-one": ("stream_usage", lambda c, m: m.chunks[-1]["usage"]["prompt_tokens"] == c.chunks[-1]["usage"]["prompt_tokens"] + 1
+                                      and m.chunks[-1]["usage"]["completion_tokens"] == c.chunks[-1]["usage"]["completion_tokens"]),
+    "stream-model-weights-path": ("stream", lambda c, m: {ch["model"] for ch in c.chunks} == {MODEL}
+                                  and {ch["model"] for ch in m.chunks} == {f"/models/{MODEL}"}),
+    "model-snapshots-per-route": ("text", lambda c, m: c.json["model"] == MODEL and m.json["model"] == f"{MODEL}-2025-01-31"),
+    "top-logprobs-zero-means-default": ("top_logprobs_zero", lambda c, m: {len(e["top_logprobs"]) for e in c.choice["logprobs"]["content"]} == {0}
+                                        and {len(e["top_logprobs"]) for e in m.choice["logprobs"]["content"]} == {5}),
+    "reject-empty-logit-bias": ("empty_logit_bias", lambda c, m: c.status == 200 and m.status == 400),
+    "reject-response-format-text": ("text_format", lambda c, m: c.status == 200 and m.status == 400),
 }
 
 

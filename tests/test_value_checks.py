@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from conformance.checks.envelope import usage_details_within_counts
-from conformance.checks.params import logprobs_self_consistent
-from conformance.engine import Verdict
+from conformance.checks.params import logprobs_self_consistent, top_logprobs_zero
+from conformance.engine import NotApplicable, Verdict
 from conformance.evidence import Evidence
 from conformance.wire.client import Exchange, RecordedRequest
 
@@ -76,3 +78,15 @@ def test_usage_details_within_their_counts() -> None:
     assert usage_details_within_counts(_answer(usage=over)).verdict is Verdict.FAIL
     cached = {**usage, "prompt_tokens_details": {"cached_tokens": 6}}
     assert usage_details_within_counts(_answer(usage=cached)).verdict is Verdict.FAIL
+
+
+def test_top_logprobs_zero_lists_no_alternatives() -> None:
+    def asked(ev: Evidence, k: int) -> Evidence:
+        ev.request = {"logprobs": True, "top_logprobs": k}
+        return ev
+
+    assert top_logprobs_zero(asked(_logprobs(_entry("x", -0.1, [])), 0)).verdict is Verdict.PASS
+    listed = top_logprobs_zero(asked(_logprobs(_entry("x", -0.1, [_alt("x", -0.1)])), 0))
+    assert listed.verdict is Verdict.FAIL and "1 of 1 tokens" in listed.observed
+    with pytest.raises(NotApplicable):
+        top_logprobs_zero(asked(_logprobs(_entry("x", -0.1, [_alt("x", -0.1)])), 1))

@@ -75,7 +75,7 @@ def _accepted(ev: Evidence) -> Outcome:
 
 @check("REQ-05", on="boundaries")
 def boundary_values_accepted(ev: Evidence) -> Outcome:
-    """Every documented parameter at its boundary value (temperature 0 and 2, top_p 0 and 1, penalties ±2, top_logprobs 20) is accepted."""
+    """Every documented parameter at its boundary value (temperature 0 and 2, top_p 0 and 1, penalties ±2, top_logprobs 0 and 20) and at its explicit "off" value (logit_bias {}, response_format text) is accepted."""
     return _accepted(ev)
 
 

@@ -284,6 +284,19 @@ def top_logprobs_count(ev: Evidence) -> Outcome:
     return passed()
 
 
+@check("PAR-08", on="boundaries", covers=("request.top_logprobs:off",))
+def top_logprobs_zero(ev: Evidence) -> Outcome:
+    """top_logprobs 0 (its lower bound, with logprobs true) turns the alternatives off: every logprob entry's top_logprobs list is empty."""
+    if req(ev, "top_logprobs") != 0:
+        raise NotApplicable
+    entries = _logprob_entries(ev)
+    listed = [e for e in entries if isinstance(e, dict) and e.get("top_logprobs")]
+    if listed:
+        return fail("an empty top_logprobs list on every token (top_logprobs 0)",
+                    f"{len(listed)} of {len(entries)} tokens list alternatives, e.g. {short(listed[0])}")
+    return passed(tokens=len(entries))
+
+
 def _logprob_entries(ev: Evidence) -> list[Any]:
     """The logprobs.content entries of choice 0 (streamed: every chunk's, in order), or Skip."""
     if ev.streamed:

@@ -52,8 +52,9 @@ def role_orders(ctx: Context) -> Evidence:
 
 @scenario("chat", "boundaries")
 def boundaries_low(ctx: Context) -> Evidence:
-    """Every sampling parameter at its documented lower bound."""
-    return _one(ctx, GREETING, temperature=0, top_p=0, presence_penalty=-2, frequency_penalty=-2, n=1)
+    """Every sampling parameter at its documented lower bound (top_logprobs 0: logprobs without alternatives)."""
+    return _one(ctx, GREETING, temperature=0, top_p=0, presence_penalty=-2, frequency_penalty=-2, n=1,
+                logprobs=True, top_logprobs=0)
 
 
 @scenario("chat", "boundaries")
@@ -61,6 +62,13 @@ def boundaries_high(ctx: Context) -> Evidence:
     """Every sampling parameter at its documented upper bound."""
     return _one(ctx, GREETING, temperature=2, top_p=1, presence_penalty=2, frequency_penalty=2,
                 logprobs=True, top_logprobs=20)
+
+
+@scenario("chat", "boundaries", covers=("request.logit_bias:off", "request.response_format:off"))
+def explicit_off_values(ctx: Context) -> Evidence:
+    """logit_bias {} and response_format {"type": "text"}: the explicit "off" values clients send by default
+    must be accepted and give the plain answer the chat rules judge."""
+    return _one(ctx, GREETING, logit_bias={}, response_format={"type": "text"})
 
 
 @scenario("stream", "stream_usage", "stream_options", marks=("smoke",))

@@ -542,3 +542,18 @@ def max_completion_tokens_binds(payload: Body, ctx: Context) -> Body:
     if "max_tokens" in payload and "max_completion_tokens" in payload:
         del payload["max_tokens"]
     return payload
+
+
+@defect("model-snapshots-per-route", Stage.BODY, clause="ENV-09", verdict="PASS", benign=True,
+        summary="Answers name a dated snapshot of the requested model, non-stream bodies one snapshot and streams "
+                "another (a gateway routing the two paths to different deployments)")
+def model_snapshots_per_route(body: Body, ctx: Context) -> Body:
+    body["model"] = f"{body['model']}-2025-01-31"
+    return body
+
+
+@also("model-snapshots-per-route", Stage.CHUNKS)
+def _model_snapshots_per_route_chunks(chunks: Chunks, ctx: Context) -> Chunks:
+    for chunk in chunks:
+        chunk["model"] = f"{chunk['model']}-2025-03-01"
+    return chunks

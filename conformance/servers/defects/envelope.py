@@ -150,3 +150,12 @@ def delta_answer_in_reasoning(chunks: Chunks, ctx: Context) -> Chunks:
         if delta.get("content"):
             delta["reasoning_content"] = delta.pop("content")
     return chunks
+
+
+@defect("stream-model-weights-path", Stage.CHUNKS, clause="ENV-09", verdict="WARN",
+        summary="Stream chunks name the weights path the server loaded ('/models/<name>') while non-stream bodies "
+                "name the served model (vLLM without --served-model-name on one route)")
+def stream_model_weights_path(chunks: Chunks, ctx: Context) -> Chunks:
+    for chunk in chunks:
+        chunk["model"] = f"/models/{chunk['model']}"
+    return chunks

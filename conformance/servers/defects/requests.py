@@ -226,3 +226,19 @@ def context_overflow_truncated(payload: Body, ctx: Context) -> Body:
         for message in texts:
             message["content"] = "".join(tokenize(message["content"])[-keep:])
     return payload
+
+
+@defect("reject-empty-logit-bias", Stage.REQUEST, clause="REQ-05", verdict="FAIL",
+        summary="logit_bias {} (the empty map some clients send by default) is rejected with 400")
+def reject_empty_logit_bias(payload: Body, ctx: Context) -> Body:
+    if payload.get("logit_bias") == {}:
+        raise invalid("'logit_bias' must name at least one token", param="logit_bias")
+    return payload
+
+
+@defect("reject-response-format-text", Stage.REQUEST, clause="REQ-05", verdict="FAIL",
+        summary="response_format {\"type\": \"text\"} is rejected with 400: only the JSON modes are implemented (LM Studio)")
+def reject_response_format_text(payload: Body, ctx: Context) -> Body:
+    if payload.get("response_format") == {"type": "text"}:
+        raise invalid("'response_format.type' must be 'json_schema' or 'json_object'", param="response_format")
+    return payload

@@ -229,3 +229,12 @@ def top_logprobs_shifted(completion: Completion, ctx: Context) -> Completion:
         for entry in choice.logprobs or []:
             entry.top = [(token, logprob - 0.5) for token, logprob in entry.top]
     return completion
+
+
+@defect("top-logprobs-zero-means-default", Stage.REQUEST, clause="PAR-08", verdict="FAIL",
+        summary="top_logprobs 0 is read as 'not given' (a falsy-value bug) and the server's default of 5 "
+                "alternatives per token is listed")
+def top_logprobs_zero_means_default(payload: Body, ctx: Context) -> Body:
+    if payload.get("logprobs") is True and payload.get("top_logprobs") == 0:
+        payload["top_logprobs"] = 5
+    return payload

@@ -169,3 +169,14 @@ def _cached_tokens_above_prompt_chunks(chunks: Chunks, ctx: Context) -> Chunks:
     for chunk in chunks:
         _overcount_cache(chunk.get("usage"))
     return chunks
+
+
+@defect("stream-prompt-tokens-plus-one", Stage.CHUNKS, clause="USE-07", verdict="FAIL",
+        summary="The stream's usage counts one prompt token more than the non-stream usage of the same request "
+                "(a start token counted on the streaming path only); USE-04's ±1 tolerance lets it through")
+def stream_prompt_tokens_plus_one(chunks: Chunks, ctx: Context) -> Chunks:
+    for chunk in chunks:
+        usage = chunk.get("usage")
+        if usage:
+            chunk["usage"] = dict(usage, prompt_tokens=usage["prompt_tokens"] + 1, total_tokens=usage["total_tokens"] + 1)
+    return chunks
