@@ -114,10 +114,15 @@ def usage_completion_zero_with_reasoning(body: Body, ctx: Context) -> Body:
 @defect("stream-usage-mismatch", Stage.CHUNKS, clause="USE-04", verdict="WARN", deviations=("D32",),
         collateral=("PAR-01", "USE-05"), summary="The streamed usage counts words, not tokens, so it differs from the non-stream usage")
 def stream_usage_mismatch(chunks: Chunks, ctx: Context) -> Chunks:
+    return _add_to_stream_usage(chunks, "completion_tokens", 3)
+
+
+def _add_to_stream_usage(chunks: Chunks, field: str, extra: int) -> Chunks:
+    """The usage chunk counts ``extra`` more in ``field`` (and in total_tokens, so it still adds up)."""
     for chunk in chunks:
         usage = chunk.get("usage")
         if usage:
-            chunk["usage"] = dict(usage, completion_tokens=usage["completion_tokens"] + 3, total_tokens=usage["total_tokens"] + 3)
+            chunk["usage"] = dict(usage, **{field: usage[field] + extra}, total_tokens=usage["total_tokens"] + extra)
     return chunks
 
 
@@ -175,8 +180,4 @@ def _cached_tokens_above_prompt_chunks(chunks: Chunks, ctx: Context) -> Chunks:
         summary="The stream's usage counts one prompt token more than the non-stream usage of the same request "
                 "(a start token counted on the streaming path only); USE-04's ±1 tolerance lets it through")
 def stream_prompt_tokens_plus_one(chunks: Chunks, ctx: Context) -> Chunks:
-    for chunk in chunks:
-        usage = chunk.get("usage")
-        if usage:
-            chunk["usage"] = dict(usage, prompt_tokens=usage["prompt_tokens"] + 1, total_tokens=usage["total_tokens"] + 1)
-    return chunks
+    return _add_to_stream_usage(chunks, "prompt_tokens", 1)
