@@ -186,7 +186,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
                                   key_env=config.api_key_env, wait=config.wait)
                 facts.update(max_ttft=config.max_ttft, max_gap=config.max_gap)  # TIM-02's limits
                 ctx = Context(client, target, profile, budget, max_tokens=config.max_tokens, seed=config.seed, facts=facts,
-                              concurrency=config.concurrency, capabilities=manifest)
+                              capabilities=manifest)
                 main = [s for s in scenarios if "after" not in s.marks]
                 on_result = _publisher(emit)
                 runner = Runner(checks, main, ctx, concurrency=config.concurrency, redact=client.redactor.text,

@@ -43,7 +43,6 @@ class Context:
     budget: Budget
     max_tokens: int = 16
     seed: int = 0
-    concurrency: int = 1  # scenarios the run keeps in flight (--concurrency)
     facts: dict[str, Any] = field(default_factory=dict)  # preflight findings (e.g. the /models answer)
     capabilities: Manifest = OPENAI_DEFAULTS  # what the target claims to offer (see capabilities.py)
 

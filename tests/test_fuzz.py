@@ -74,9 +74,9 @@ def test_finds_and_shrinks_rejected_null_assistant_content(server: ReferenceServ
     request = row.evidence["request"]
     assistant = [m for m in request["messages"] if m["role"] == "assistant"]
     assert assistant and assistant[0]["content"] is None and assistant[0]["tool_calls"]
-    # Shrunk: one user turn, one tool round and the smallest cap (the optional fields left depend on
-    # how far the shared shrink budget of 40 requests goes from the lane's first failing case).
+    # Shrunk: one user turn, one tool round, the smallest cap and nothing optional.
     assert len(request["messages"]) == 3 and request["max_tokens"] == 1
+    assert set(request) <= {"model", "messages", "max_tokens", "tools"}
 
 
 def test_same_seed_same_requests(server: ReferenceServer) -> None:

@@ -111,24 +111,6 @@ class FuzzReport(Generic[T]):
                 known.request, known.exchange, known.size = observation.request, observation.exchange, size
 
 
-class ShrinkBudget:
-    """Requests the fuzz runs of one scenario may spend shrinking, shared by runs going on at once
-    (each run generates its own cases; only what follows a run's first failure is drawn from here)."""
-
-    def __init__(self, calls: int) -> None:
-        self.calls = calls
-        self._spent = 0
-        self._lock = threading.Lock()
-
-    def take(self) -> bool:
-        """One shrinking request, if any is left."""
-        with self._lock:
-            if self._spent >= self.calls:
-                return False
-            self._spent += 1
-            return True
-
-
 class _Stop(BaseException):
     """Ends a Hypothesis run from inside the test; a BaseException so Hypothesis does not treat it as a failure."""
 
@@ -164,27 +146,25 @@ def fuzz(
     shrink_calls: int,
     small_enough: int = 0,
     explicit: Iterable[T] = (),
-    shrink_budget: ShrinkBudget | None = None,
 ) -> FuzzReport[T]:
     """Run ``examples`` generated cases (plus ``explicit`` ones first) through ``probe``.
 
     Reproducible: the same seed draws the same cases, and against a deterministic target the
     same shrinking path.  Never raises for test failures; they are in the report's findings.
     A probe returning None did not send the case (e.g. it uses a capability the target refused):
-    Hypothesis draws another.  ``shrink_budget``, when given, is shared with runs of the same
-    scenario going on at once (``shrink_calls`` is then ignored).
+    Hypothesis draws another.
     """
     report: FuzzReport[T] = FuzzReport(name, seed_value, examples)
-    budget = shrink_budget or ShrinkBudget(shrink_calls)
+    first_failure_at: list[int] = []
     halted: list[CannotJudge] = []
     started = time.perf_counter()
 
     def test(case: T) -> None:
+        if first_failure_at and report.calls - first_failure_at[0] >= shrink_calls:
+            report.stopped = f"shrink limit of {shrink_calls} requests reached"
+            raise _Stop
         if report.findings and all(f.size <= small_enough for f in report.findings.values()):
             raise _Stop  # every failure is already small: shrinking further would only cost requests
-        if report.findings and not budget.take():
-            report.stopped = f"shrink limit of {budget.calls} requests reached"
-            raise _Stop
         try:
             observation = probe(case)
         except BudgetExhausted as exc:
@@ -198,6 +178,8 @@ def fuzz(
         report.record(case, observation)
         failures = observation.failures
         if failures:
+            if not first_failure_at:
+                first_failure_at.append(report.calls)
             name, outcome = failures[0]
             raise _failure_class(name)(f"{name}: expected {outcome.expected}; observed {outcome.observed}")
 

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -26,13 +24,11 @@ from ..engine import BudgetExhausted, CaseJudge, Judged, Outcome, Skip, Verdict
 from ..evidence import Evidence, ExchangeArtifact
 from ..generation import classify, schemathesis_run
 from ..generation.classify import Expectation
-from ..generation.fuzz import FuzzReport, Observation, ShrinkBudget, fuzz
+from ..generation.fuzz import FuzzReport, Observation, fuzz
 from ..generation.strategies import InvalidRequest, invalid_requests, valid_requests
 from ..suite import SUITE
 from ..target import Context
 from .prompts import GREETING
-
-T = TypeVar("T")
 
 # Requests of a failure-free compatible run (20 examples); shrinking a failure adds up to 40.
 _ESTIMATE = 20
@@ -58,32 +54,6 @@ def _examples(ctx: Context) -> int:
 
 def _shrink_calls(examples: int) -> int:
     return max(10, 2 * examples)
-
-
-# A generated-traffic scenario is a chain of requests, each waiting for the last: on SmolLM2 the 20
-# valid ones took 26 s of a 29 s run.  Its examples are split over up to this many independent
-# seeded chains ("lanes") run at once, one per two slots of --concurrency (--concurrency 1 keeps
-# one chain); each lane draws the same cases on every run, and they share one shrink budget.
-_MAX_LANES = 4
-
-
-def _fuzz_lanes(ctx: Context, name: str, strategy: st.SearchStrategy[T],
-                probe: Callable[[T], Observation | None], examples: int) -> list[FuzzReport[T]]:
-    """``examples`` cases over the lanes; lane 0 has the scenario's seed (one lane is the chain a
-    run without lanes draws).  A lane that could not judge (stall, stop) raises once all have ended."""
-    lanes = max(1, min(_MAX_LANES, ctx.concurrency // 2, examples))
-    budget = ShrinkBudget(_shrink_calls(examples))
-
-    def lane(index: int) -> FuzzReport[T]:
-        return fuzz(name, strategy, probe, examples=examples // lanes + (index < examples % lanes),
-                    seed_value=scenario_seed(ctx, name if index == 0 else f"{name}#{index}"),
-                    shrink_calls=budget.calls, small_enough=_small_enough(ctx), shrink_budget=budget)
-
-    if lanes == 1:
-        return [lane(0)]
-    with ThreadPoolExecutor(lanes, thread_name_prefix=f"{name}-lane") as pool:
-        futures = [pool.submit(lane, i) for i in range(lanes)]
-    return [f.result() for f in futures]
 
 
 def _small_enough(ctx: Context) -> int:
@@ -200,16 +170,20 @@ def fuzz_valid(ctx: Context, judge: CaseJudge) -> Judged:
     examples = _examples(ctx)
     strategy = valid_requests(ctx.target.model, strict=ctx.profile.strict, vendor=ctx.profile.vendor,
                               max_tokens=ctx.max_tokens, multimodal=True)
-    return _verdicts(ctx, _fuzz_lanes(ctx, "fuzz_valid", strategy, _valid_probe(ctx, judge), examples))
+    report = fuzz("fuzz_valid", strategy, _valid_probe(ctx, judge), examples=examples,
+                  seed_value=scenario_seed(ctx, "fuzz_valid"), shrink_calls=_shrink_calls(examples),
+                  small_enough=_small_enough(ctx))
+    return _verdicts(ctx, [report])
 
 
 def _fuzz_invalid(ctx: Context, judge: CaseJudge, name: str, stream: bool) -> Judged:
     examples = _examples(ctx)
     strategy: st.SearchStrategy[InvalidRequest] = invalid_requests(
         ctx.target.model, strict=ctx.profile.strict, vendor=ctx.profile.vendor, stream=stream, max_tokens=ctx.max_tokens)
-    reports = _fuzz_lanes(ctx, name, strategy, _invalid_probe(ctx, judge), examples)
-    _health(ctx, judge, reports[0])
-    return _verdicts(ctx, reports)
+    report = fuzz(name, strategy, _invalid_probe(ctx, judge), examples=examples, seed_value=scenario_seed(ctx, name),
+                  shrink_calls=_shrink_calls(examples), small_enough=_small_enough(ctx))
+    _health(ctx, judge, report)
+    return _verdicts(ctx, [report])
 
 
 @SUITE.scenario(*_INVALID_TAGS, "fuzz_invalid", requests=_ESTIMATE + 1, judges=True)
