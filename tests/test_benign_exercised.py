@@ -94,6 +94,15 @@ def test_max_completion_tokens_binds_when_both_caps_are_given(server: ReferenceS
         "no generated answer went past max_tokens under a larger max_completion_tokens: the variant was not exercised"
 
 
+def test_max_completion_tokens_binds_still_refuses_an_invalid_max_tokens(server: ReferenceServer) -> None:
+    """The variant changes which valid cap binds, nothing else: a max_tokens of 0 beside a valid
+    max_completion_tokens is still a 400 (generated invalid traffic draws such requests)."""
+    body = {"model": EMBEDDED_MODEL, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 0,
+            "max_completion_tokens": 7}
+    with RawClient(server.url_for("max-completion-tokens-binds"), api_key=API_KEY, budget=Budget()) as client:
+        assert client.post_json("/chat/completions", body).status == 400
+
+
 def test_reasoning_params_refused_in_schemathesis_traffic(server: ReferenceServer) -> None:
     def findings(url: str, sent: Sent) -> set[str]:
         budget = Budget()

@@ -18,6 +18,7 @@ from conformance.servers.reference.validation import KNOWN_PARAMETERS
 
 from .edit import choices, rewrite_json
 from .registry import also, defect
+from .semantics import validates
 
 Body = dict[str, Any]
 Chunks = list[dict[str, Any]]
@@ -539,7 +540,8 @@ def reasoning_params_refused(payload: Body, ctx: Context) -> Body:
         summary="Given both max_tokens and max_completion_tokens, the server honours max_completion_tokens, also "
                 "when it is the larger (the contract does not say which binds)")
 def max_completion_tokens_binds(payload: Body, ctx: Context) -> Body:
-    if "max_tokens" in payload and "max_completion_tokens" in payload:
+    # A valid request only: dropping an invalid max_tokens (0, "16") would accept what must be refused.
+    if "max_tokens" in payload and "max_completion_tokens" in payload and validates(payload):
         del payload["max_tokens"]
     return payload
 
