@@ -136,15 +136,22 @@ def _matches(pattern: str, name: str) -> bool:
     return name.startswith(pattern[:-1]) if pattern.endswith("*") else name == pattern
 
 
-def _covered_by(field: Field, direction: str, selection: Selection) -> set[str]:
+Declared = dict[str, list[tuple[str, str]]]  # direction -> (label, field pattern) of every covers entry
+
+
+def _declared(selection: Selection) -> Declared:
+    """The covers entries of a selection, parsed once (rows() asks about every field and direction)."""
     checks, scenarios = selection
-    found = set()
+    found: Declared = {}
     for label, covers in [(c.rule.id, c.covers) for c in checks] + [(s.name, s.covers) for s in scenarios]:
         for entry in covers:
             pattern, kind = _parse(entry)
-            if kind == direction and _matches(pattern, field.name):
-                found.add(label)
+            found.setdefault(kind, []).append((label, pattern))
     return found
+
+
+def _covered_by(field: Field, direction: str, declared: Declared) -> set[str]:
+    return {label for label, pattern in declared.get(direction, ()) if _matches(pattern, field.name)}
 
 
 def unmatched(declared: Iterable[str]) -> list[str]:
@@ -185,13 +192,14 @@ def rows(selections: dict[str, Selection], *, focus: str | None = None,
 
     exemptions = load_exemptions() if exemptions is None else exemptions
     readers = [p for p in selections if PROFILES[p].vendor]
+    declared = {p: _declared(sel) for p, sel in selections.items()}
     out = []
     for f in fields():
         if f.vendor and (not readers or (focus is not None and focus not in readers)):
             continue
         cells = {}
         for direction in f.directions:
-            per = {p: _covered_by(f, direction, sel) for p, sel in selections.items() if not f.vendor or p in readers}
+            per = {p: _covered_by(f, direction, declared[p]) for p in selections if not f.vendor or p in readers}
             by = per.get(focus, set()) if focus else set().union(*per.values())
             cells[direction] = Cell(tuple(sorted(by)), tuple(p for p, found in per.items() if found),
                                     exemptions.get((f.name, direction)), direction in f.required)
