@@ -46,15 +46,29 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, object]]:
+def build_parser(argv: list[str] | None = None) -> tuple[argparse.ArgumentParser, dict[str, object]]:
+    """The parser, with every subcommand, or with only the one ``argv`` names: each subcommand's
+    module imports what it needs, and a run should not wait for what `coverage` or `proxy` import."""
     parser = Parser(prog="conformance", description="Conformance suite for OpenAI-compatible Chat Completions servers")
     parser.add_argument("--version", action="version", version=f"conformance {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    named = _command_named(argv)
     modules = {}
     for name, module in COMMANDS.items():
-        modules[name] = importlib.import_module(f"conformance.commands.{module}")
-        modules[name].add_parser(sub)
+        if named is None or name == named:
+            modules[name] = importlib.import_module(f"conformance.commands.{module}")
+            modules[name].add_parser(sub)
     return parser, modules
+
+
+def _command_named(argv: list[str] | None) -> str | None:
+    """The subcommand ``argv`` names (its first word that is not an option), when it is one;
+    None otherwise (no command, --help or --version first, a typo), so that the parser built
+    knows every command and says so."""
+    words = sys.argv[1:] if argv is None else argv
+    if not words or words[0].startswith("-"):
+        return None
+    return words[0] if words[0] in COMMANDS else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     escape_terminal_output()
     interrupts.defer()
     try:
-        parser, modules = build_parser()
+        parser, modules = build_parser(argv)
         args = parser.parse_args(argv)
         if args.command not in RUNS:
             interrupts.deliver()

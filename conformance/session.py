@@ -13,13 +13,15 @@ import secrets
 import shlex
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import __version__, capabilities, coverage, differential, interrupts, schema, selection
 from .cassette import Recorder
@@ -32,6 +34,8 @@ from .selection import check_filters
 from .target import Context, Target
 from .wire.client import Limits, RawClient
 from .wire.redact import Redactor, url_secrets
+
+T = TypeVar("T")
 
 EMBEDDED_MODEL = "reference-model"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -151,7 +155,7 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     budget = Budget(config.max_requests, config.max_tokens_total)
     facts: dict[str, Any] = {}
     outcome = RunOutcome(started_at=time.time(), interrupted=True)
-    covered: dict[str, Any] | None = None
+    covering: Future[dict[str, Any]] | None = None
     owned = interrupts.holding()  # the command's: held again once the guard ends, so its report gets written
     recorder = Recorder()
     comparison = comparison_of(config)
@@ -160,7 +164,8 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     try:
         manifest = _manifest(config, profile)
         checks, scenarios = select_checked(profile, config, manifest)  # imports the whole suite: ~0.5 s, interrupts still held
-        covered = coverage.run_section(profile.name, (checks, scenarios))
+        # The report's coverage section is computed beside the first requests, not before them.
+        covering = _in_background(coverage.run_section, profile.name, (checks, scenarios))
         interrupts.deliver()  # an interrupt held since the CLI started is raised here, inside the guard
         if comparison is not None and config.diagnose:  # the pytest plugin checks it once, before its shards
             emit(PhaseChanged("preflight"))
@@ -219,7 +224,21 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
     provenance = _provenance(config, target, profile, facts, redactor, manifest)
     return RunReport(run_id, profile, target, outcome.results, outcome.started_at, outcome.finished_at,
                      outcome.interrupted, budget.requests, budget.tokens, provenance, redactor, recorder.recordings,
-                     differences, covered)
+                     differences, covering.result() if covering is not None else None)
+
+
+def _in_background(work: Callable[..., T], *args: Any) -> Future[T]:
+    """``work(*args)`` in a daemon thread; its result (or exception) in the future returned."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work(*args))
+        except BaseException as exc:  # handed to whoever asks for the result
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name=getattr(work, "__name__", "background"), daemon=True).start()
+    return future
 
 
 def comparison_of(config: RunConfig) -> differential.Comparison | None:

@@ -4,8 +4,11 @@ and the smoke profile's request cap hold."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -157,3 +160,28 @@ def test_schemathesis_cases_are_cheap_and_answerable() -> None:
         assert all(body[k] <= 4 for k in ("max_tokens", "max_completion_tokens") if isinstance(body.get(k), int))
         assert not isinstance(body.get("n"), int) or body["n"] <= 2
         assert not (isinstance(body.get("top_logprobs"), int) and body.get("logprobs") is not True)
+
+
+def _drawn(seed_value: int) -> list[str]:
+    bodies: list[str] = []
+
+    def probe(body: dict) -> Observation:
+        bodies.append(json.dumps(body, sort_keys=True))
+        return Observation(body, None, {})  # type: ignore[arg-type]  # nothing sent, nothing judged
+
+    fuzz("draws", valid_requests("m", max_tokens=16, multimodal=True), probe, examples=20, seed_value=seed_value,
+         shrink_calls=10)
+    return bodies
+
+
+def test_draws_do_not_depend_on_loaded_modules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hypothesis mixes literals from the source of loaded "local" modules into its draws; which
+    modules are loaded differs between the CLI and the plugin (and over a run), so the suite's
+    draws must leave them out: a module full of literals loaded in between changes nothing."""
+    before = _drawn(7)
+    literals = "\n".join(f"VALUE_{i} = {7919 * i + 3}\nNAME_{i} = 'conformance-literal-{i}'" for i in range(200))
+    (tmp_path / "module_with_literals.py").write_text(literals + "\nRATIO = 0.123456789\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "module_with_literals", raising=False)
+    importlib.import_module("module_with_literals")
+    assert _drawn(7) == before

@@ -35,6 +35,10 @@ class ScenarioSpec:
     doc: str
     judges: bool = False  # called as func(ctx, judge) and returns a Judged (see judging.py)
     covers: frozenset[str] = frozenset()  # what its requests probe, as data for coverage reports
+    # How long it takes, in plain short requests sent one after the other (default: ``requests``).
+    # The runner starts the costliest first, so that a long scenario does not start last and
+    # keep the run going after everything else has finished.
+    cost: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -63,11 +67,12 @@ class Suite:
 
     def scenario(
         self, *tags: str, marks: Iterable[str] = (), requests: int = 1, judges: bool = False,
-        covers: Iterable[str] = (),
+        covers: Iterable[str] = (), cost: float | None = None,
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Register a scenario.  ``tags`` name the evidence it produces (checks attach by tag); a
         scenario that ``judges`` its own cases lists every tag its cases may carry; ``covers`` says
-        what its requests probe (see CheckSpec.covers), for probes whose checks are generic."""
+        what its requests probe (see CheckSpec.covers), for probes whose checks are generic;
+        ``cost`` how long it takes (see ScenarioSpec.cost) when that is not ``requests``."""
 
         def register(func: Callable[..., Any]) -> Callable[..., Any]:
             name = func.__name__
@@ -78,7 +83,7 @@ class Suite:
             universal = () if "after" in marks else ("any",)
             self.scenarios[name] = ScenarioSpec(
                 name, func, frozenset((name, *universal, *tags)), frozenset(marks), requests, _doc(func), judges,
-                frozenset(covers),
+                frozenset(covers), float(requests if cost is None else cost),
             )
             return func
 

@@ -121,7 +121,10 @@ class Runner:
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="scenario")
         pending: set[Future[list[Result]]] = set()
         try:
-            pending = {pool.submit(self._run_scenario, s) for s in self.scenarios}
+            # Costliest first (longest processing time first; ties keep their order): the run ends
+            # when its last scenario does, and a long one started last would run nearly alone.
+            ordered = sorted(self.scenarios, key=lambda s: -s.cost)
+            pending = {pool.submit(self._run_scenario, s) for s in ordered}
             while pending:
                 done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
                 for future in done:

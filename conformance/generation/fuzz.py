@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from ..engine import BudgetExhausted, CannotJudge, Outcome, Verdict
 from ..wire.client import Exchange
+from .determinism import seed_only
 
 T = TypeVar("T")
 
@@ -199,7 +200,8 @@ def fuzz(
     )(wrapped)
     wrapped = seed(seed_value)(wrapped)
     try:
-        wrapped()
+        with seed_only():
+            wrapped()
     except _Stop:
         pass
     except (Exception, BaseExceptionGroup):  # the failures themselves; their cases are in the report

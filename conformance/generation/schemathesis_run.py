@@ -35,6 +35,7 @@ from schemathesis.generation.overrides import Override
 from ..engine import BudgetExhausted
 from ..target import Context
 from .classify import Expectation, classify
+from .determinism import seed_only
 from .fuzz import FuzzReport, Observation, fuzz
 from .openapi import CHAT_PATH, build_document
 
@@ -181,6 +182,15 @@ def run_phases(
     phases: tuple[str, ...] = PHASES,
 ) -> list[FuzzReport[Case]]:
     """Run the selected phases; one report per phase and mode, in order."""
+    with seed_only():  # the coverage phase draws values with Hypothesis too
+        return _run_phases(ctx, judge, strict=strict, vendor=vendor, seed=seed, examples=examples,
+                           shrink_calls=shrink_calls, phases=phases)
+
+
+def _run_phases(
+    ctx: Context, judge: CaseJudge, *, strict: bool, vendor: bool, seed: int, examples: int, shrink_calls: int,
+    phases: tuple[str, ...],
+) -> list[FuzzReport[Case]]:
     loaded = load_schema(strict=strict, vendor=vendor, seed=seed, examples=examples, model=ctx.target.model,
                          max_tokens=ctx.max_tokens, base_url=ctx.client.base_url.partition("?")[0])
     probe = make_probe(ctx, judge, strict=strict, vendor=vendor)

@@ -19,7 +19,8 @@ from .prompts import GREETING
 WATCH_CLOSE_S = 0.3  # how long after a response the suite looks whether the server closed the connection
 
 
-@SUITE.scenario("connection", requests=3)
+# Three requests, each followed by a wait of WATCH_CLOSE_S (about a short answer's time each).
+@SUITE.scenario("connection", requests=3, cost=6)
 def connection_reuse(ctx: Context) -> Evidence:
     """A streamed answer, a JSON answer and a malformed request body (a 400, or the 500 some servers
     give), each followed by a look (0.3 s later) at whether the server closed the connection: a

@@ -16,19 +16,22 @@ from __future__ import annotations
 import json
 import zlib
 from dataclasses import replace
-from typing import Any
-
-from hypothesis import strategies as st
+from typing import TYPE_CHECKING, Any
 
 from ..engine import BudgetExhausted, CaseJudge, Judged, Outcome, Skip, Verdict
 from ..evidence import Evidence, ExchangeArtifact
-from ..generation import classify, schemathesis_run
+from ..generation import classify
 from ..generation.classify import Expectation
-from ..generation.fuzz import FuzzReport, Observation, fuzz
-from ..generation.strategies import InvalidRequest, invalid_requests, valid_requests
 from ..suite import SUITE
 from ..target import Context
 from .prompts import GREETING
+
+if TYPE_CHECKING:
+    from ..generation.fuzz import FuzzReport, Observation
+    from ..generation.strategies import InvalidRequest
+
+# Hypothesis and schemathesis (~0.4 s of imports) are imported by the scenarios that use them,
+# in their worker threads: a run's first requests do not wait for them.
 
 # Requests of a failure-free compatible run (20 examples); shrinking a failure adds up to 40.
 _ESTIMATE = 20
@@ -66,6 +69,8 @@ def _small_enough(ctx: Context) -> int:
 
 def judge_exchange(ctx: Context, judge: CaseJudge, expectation: Expectation, body: Any, exchange: Any) -> Observation:
     """One generated exchange judged by every check its tags select."""
+    from ..generation.fuzz import Observation
+
     params = expectation.params if expectation.kind == "invalid" else None
     evidence = Evidence(ctx, body, exchange, param=params or None)
     return Observation(body, exchange, judge(evidence, classify.case_tags(expectation, body, exchange)))
@@ -167,6 +172,9 @@ def fuzz_valid(ctx: Context, judge: CaseJudge) -> Judged:
     """Generated valid requests over the whole parameter space (all roles, content parts, tools and
     tool round trips, stop, n, caps, logprobs, response_format, stream and stream_options, vendor
     fields in the vendor profile), each judged by the checks of its kind and shrunk on failure."""
+    from ..generation.fuzz import fuzz
+    from ..generation.strategies import valid_requests
+
     examples = _examples(ctx)
     strategy = valid_requests(ctx.target.model, strict=ctx.profile.strict, vendor=ctx.profile.vendor,
                               max_tokens=ctx.max_tokens, multimodal=True)
@@ -177,8 +185,11 @@ def fuzz_valid(ctx: Context, judge: CaseJudge) -> Judged:
 
 
 def _fuzz_invalid(ctx: Context, judge: CaseJudge, name: str, stream: bool) -> Judged:
+    from ..generation.fuzz import fuzz
+    from ..generation.strategies import invalid_requests
+
     examples = _examples(ctx)
-    strategy: st.SearchStrategy[InvalidRequest] = invalid_requests(
+    strategy = invalid_requests(
         ctx.target.model, strict=ctx.profile.strict, vendor=ctx.profile.vendor, stream=stream, max_tokens=ctx.max_tokens)
     report = fuzz(name, strategy, _invalid_probe(ctx, judge), examples=examples, seed_value=scenario_seed(ctx, name),
                   shrink_calls=_shrink_calls(examples), small_enough=_small_enough(ctx))
@@ -205,6 +216,8 @@ def schemathesis_phases(ctx: Context, judge: CaseJudge) -> Judged:
     """Schemathesis over the generated OpenAPI document: the coverage phase (deterministic boundary
     cases, positive and negative) and the fuzzing phase in both modes, each case classified
     against the full schema and judged by the checks of its kind."""
+    from ..generation import schemathesis_run
+
     examples = _examples(ctx)
 
     def probe(expectation: Expectation, body: Any, exchange: Any) -> Observation:

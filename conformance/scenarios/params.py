@@ -22,6 +22,7 @@ from ..target import OMIT, Context
 from ..wire.client import Exchange
 from .prompts import (
     CITY_SCHEMA,
+    CONSTRAINED_COST,
     COUNT_TO_12,
     COUNT_TO_30,
     COUNT_TO_120,
@@ -233,13 +234,13 @@ def n_above_limit(ctx: Context) -> Evidence:
 
 # --- structured output ---------------------------------------------------------------------------
 
-@scenario("gated", "chat", "valid", "json_mode")
+@scenario("gated", "chat", "valid", "json_mode", cost=CONSTRAINED_COST)
 def json_object(ctx: Context) -> Evidence:
     """response_format json_object with a prompt that asks for JSON."""
     return _one(ctx, JSON_PROMPT, "json_object", max_tokens=64, response_format={"type": "json_object"})
 
 
-@scenario("gated", "chat", "valid", "json_schema")
+@scenario("gated", "chat", "valid", "json_schema", cost=CONSTRAINED_COST)
 def json_schema(ctx: Context) -> Evidence:
     """response_format json_schema (strict) with a small city schema."""
     fmt = {"type": "json_schema", "json_schema": {"name": "city", "schema": CITY_SCHEMA, "strict": True}}

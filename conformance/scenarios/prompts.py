@@ -11,6 +11,9 @@ REPEAT_WORD = "Write 20 words, each of them the word echo, separated by spaces. 
 JSON_PROMPT = "Return a JSON object describing a city with keys name and population. Output JSON only."
 WEATHER_PROMPT = "What is the weather in Paris? Use the get_weather tool."
 PARALLEL_PROMPT = "Use get_weather and get_time for Paris, calling each tool in parallel."
+# The cost (see ScenarioSpec.cost) of one request whose answer is a tool call or a JSON document:
+# servers decode it under a grammar, up to 64 tokens, several times as long as a short answer.
+CONSTRAINED_COST = 4
 
 WEATHER_TOOL = {
     "type": "function",

@@ -12,7 +12,7 @@ from ..evidence import Evidence
 from ..suite import SUITE
 from ..target import Context
 from .params import with_stream_twin
-from .prompts import PARALLEL_PROMPT, TIME_TOOL, WEATHER_PROMPT, WEATHER_TOOL
+from .prompts import CONSTRAINED_COST, PARALLEL_PROMPT, TIME_TOOL, WEATHER_PROMPT, WEATHER_TOOL
 
 scenario = SUITE.scenario
 TOOLS = [WEATHER_TOOL, TIME_TOOL]
@@ -26,49 +26,49 @@ def _call(ctx: Context, prompt: str, tool_choice: Any, capability: str = "tools"
     return ev.gate(capability)
 
 
-@scenario("gated", "chat", "valid", "tool_call")
+@scenario("gated", "chat", "valid", "tool_call", cost=CONSTRAINED_COST)
 def tools_required(ctx: Context) -> Evidence:
     """tool_choice required: at least one call, finish_reason tool_calls."""
     return _call(ctx, WEATHER_PROMPT, "required")
 
 
-@scenario("gated", "chat", "valid", "tool_call")
+@scenario("gated", "chat", "valid", "tool_call", cost=CONSTRAINED_COST)
 def tools_auto(ctx: Context) -> Evidence:
     """tool_choice auto with a prompt that asks for the tool by name (not calling is legal under auto)."""
     return _call(ctx, WEATHER_PROMPT, "auto")
 
 
-@scenario("gated", "chat", "valid", "tool_call")
+@scenario("gated", "chat", "valid", "tool_call", cost=CONSTRAINED_COST)
 def tools_named(ctx: Context) -> Evidence:
     """A named tool_choice forcing get_time although the prompt talks about the weather."""
     return _call(ctx, WEATHER_PROMPT, NAMED)
 
 
-@scenario("gated", "stream", "valid", "stream_tool_call")
+@scenario("gated", "stream", "valid", "stream_tool_call", cost=CONSTRAINED_COST)
 def stream_tools_named(ctx: Context) -> Evidence:
     """A named tool_choice (get_time) on a prompt that asks for get_weather, streamed."""
     return _call(ctx, WEATHER_PROMPT, NAMED, stream=True)
 
 
-@scenario("gated", "chat", "valid", "tool_none")
+@scenario("gated", "chat", "valid", "tool_none", cost=CONSTRAINED_COST)
 def tools_none(ctx: Context) -> Evidence:
     """tool_choice none: the model must answer in text although tools are offered."""
     return _call(ctx, WEATHER_PROMPT, "none")
 
 
-@scenario("gated", "stream", "valid", "stream_tool_call")
+@scenario("gated", "stream", "valid", "stream_tool_call", cost=CONSTRAINED_COST)
 def stream_tools_required(ctx: Context) -> Evidence:
     """tool_choice required, streamed: tool-call deltas with index, id, name and argument fragments."""
     return _call(ctx, WEATHER_PROMPT, "required", stream=True)
 
 
-@scenario("gated", "stream", "valid", "stream_tool_call", "parallel")
+@scenario("gated", "stream", "valid", "stream_tool_call", "parallel", cost=CONSTRAINED_COST)
 def stream_tools_parallel(ctx: Context) -> Evidence:
     """Both tools asked for in parallel under auto, streamed: distinct indices 0 and 1, distinct ids."""
     return _call(ctx, PARALLEL_PROMPT, "auto", "parallel_tool_calls", stream=True, parallel_tool_calls=True)
 
 
-@scenario("gated", "chat", "valid", "tool_call", "parallel", requests=2)
+@scenario("gated", "chat", "valid", "tool_call", "parallel", requests=2, cost=2 * CONSTRAINED_COST)
 def tools_parallel(ctx: Context) -> Evidence:
     """Both tools asked for in parallel under auto, non-stream; then the same request with
     parallel_tool_calls false, which must come back with one call at most."""
@@ -83,13 +83,13 @@ def tools_capped(ctx: Context) -> Evidence:
     return _call(ctx, WEATHER_PROMPT, "required", max_tokens=3)
 
 
-@scenario("gated", "equivalence", requests=2)
+@scenario("gated", "equivalence", requests=2, cost=2 * CONSTRAINED_COST)
 def stream_equivalence_tools(ctx: Context) -> Evidence:
     """A forced call at temperature 0 with a seed, sent non-stream and streamed with usage: same call, same finish."""
     return with_stream_twin(ctx, _call(ctx, WEATHER_PROMPT, NAMED, temperature=0, seed=7))
 
 
-@scenario("gated", "round_trip", requests=2)
+@scenario("gated", "round_trip", requests=2, cost=2 * CONSTRAINED_COST)
 def tool_round_trip(ctx: Context) -> Evidence:
     """Call a tool, then send the assistant turn back verbatim with the tool result."""
     first = _call(ctx, WEATHER_PROMPT, "required")

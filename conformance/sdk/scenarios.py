@@ -12,7 +12,7 @@ from typing import Any
 
 from ..engine import Skip
 from ..evidence import Evidence
-from ..scenarios.prompts import GREETING, WEATHER_PROMPT
+from ..scenarios.prompts import CONSTRAINED_COST, GREETING, WEATHER_PROMPT
 from ..suite import SUITE
 from ..target import Context
 from . import TESTED_RANGE_TEXT
@@ -112,7 +112,7 @@ def sdk_stream(ctx: Context) -> Evidence:
                 lambda client: chunks_digest(client.chat.completions.create(**body)))
 
 
-@scenario("sdk", "sdk_call", "sdk_helper")
+@scenario("sdk", "sdk_call", "sdk_helper", cost=CONSTRAINED_COST)
 def sdk_stream_helper(ctx: Context) -> Evidence:
     """client.chat.completions.stream() with a strict tool and tool_choice required; every event, then get_final_completion()."""
     body = ctx.body(WEATHER_PROMPT, tools=[STRICT_WEATHER_TOOL], tool_choice="required", max_tokens=64)
