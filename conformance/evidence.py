@@ -55,6 +55,10 @@ class ExchangeArtifact:
         }
 
 
+# Transport errors that are the suite's own limits ending an exchange, not the target ending it.
+SUITE_LIMITS = frozenset({"read-timeout", "total-timeout", "too-many-events", "body-too-large"})
+
+
 @dataclass
 class Evidence:
     ctx: Context
@@ -165,6 +169,20 @@ class Evidence:
         if ex.events is None:
             raise Skip(f"the response is not an event stream (Content-Type {ex.content_type or 'missing'}); judged by SSE-01")
         return parse_stream(ex.events, set_aside_filter_chunks=not self.strict)
+
+    @property
+    def whole_stream(self) -> StreamView:
+        """``stream``, for rules about how a stream ends: Skip when the suite itself ended the
+        read (it stopped on purpose, e.g. a capped answer that ran far past its cap, or its own
+        deadline or size limit cut it): that end is the suite's, not the target's."""
+        stream = self.stream
+        ex = self.exchange
+        if ex.stopped_reading:
+            raise Skip(f"the suite stopped reading this stream after {len(ex.events or [])} events (more than any "
+                       "answer within the request's cap needs): how it ends is unknown; the cap rules judge it")
+        if ex.error is not None and ex.error.kind in SUITE_LIMITS:
+            raise Skip(f"the suite's own limit ended this stream ({ex.error.kind}): how it ends is unknown; judged by HTTP-01")
+        return stream
 
     def choices(self) -> list[dict[str, Any]]:
         value = self.body.get("choices")

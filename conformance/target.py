@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .capabilities import OPENAI_DEFAULTS, Manifest
@@ -56,12 +56,33 @@ class Context:
         return {k: v for k, v in body.items() if v is not OMIT}
 
     def send(self, body: dict[str, Any] | bytes, *, limits: Limits | None = None, **kwargs: Any) -> Exchange:
-        """POST to the chat endpoint; tokens reported in usage are charged to the budget."""
+        """POST to the chat endpoint; tokens reported in usage are charged to the budget.  A capped
+        stream is read no further than any capped answer can go (``capped_stream_events``)."""
+        if limits is None and isinstance(body, dict):
+            bound = capped_stream_events(body)
+            if bound is not None:
+                limits = replace(self.client.limits, stop_after_events=bound)
         exchange = self.client.post_json(CHAT_PATH, body, limits=limits, **kwargs)
         self.budget.charge_tokens(reported_tokens(exchange))
         if exchange.status == 429:  # still rate limited after the client's bounded retries
             raise CannotJudge(f"rate limited: HTTP 429 after {exchange.attempts} attempt(s) honouring Retry-After")
         return exchange
+
+
+def capped_stream_events(body: dict[str, Any]) -> int | None:
+    """How many events a streamed answer to ``body`` may take before the suite stops reading it
+    (None: not a capped stream).  Eight events per token allowed, for each choice, plus room for
+    role, finish and usage chunks: a server that splits tokens into characters stays far below
+    it; one that ignores the cap is stopped there, having proved it, instead of streaming until
+    the context is full (thousands of tokens, and on a slow server the suite's 60 s timeout, with
+    every rule on the stream's end judging an end the suite cut off)."""
+    caps = [body.get(field) for field in ("max_tokens", "max_completion_tokens")]
+    valid = [cap for cap in caps if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0]
+    n = body.get("n")
+    choices = n if isinstance(n, int) and not isinstance(n, bool) and 0 < n <= 128 else 1
+    if body.get("stream") is not True or not valid:
+        return None
+    return 8 * choices * (max(valid) + 8) + 64
 
 
 class _Omit:

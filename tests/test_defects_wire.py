@@ -79,6 +79,7 @@ KINDS: dict[str, Kind] = {
                            max_tokens=2048),
     "spaced_count": _k(messages=user("Count from 1 to 12, separated by single spaces."), temperature=0),
     "cap": _k(messages=user("Write a long story"), max_tokens=5),
+    "stream_cap": _k(messages=user("Write a long story"), max_tokens=5, stream=True),
     "cap_mct": _k(messages=user("Write a long story"), max_completion_tokens=5),
     "long": _k(messages=user("Write a long story")),
     "logprobs": _k(messages=user(COUNT), logprobs=True, top_logprobs=10),
@@ -405,6 +406,8 @@ CASES: dict[str, tuple[str, Check]] = {
     "stop-included": ("stop", lambda c, m: c.message["content"] == "1 2 3 4" and m.message["content"] == "1 2 3 4 5"),
     "stop-ignored": ("stop", lambda c, m: m.message["content"] == " ".join(str(i) for i in range(1, 13))),
     "max-tokens-ignored": ("cap", lambda c, m: m.json["usage"]["completion_tokens"] == 300),
+    "stream-cap-ignored-rambles": ("stream_cap", lambda c, m: len(c.text.split()) <= 5 and len(m.text.split()) > 6000
+                                   and m.events[-1] == "[DONE]"),
     "silent-default-cap": ("long", lambda c, m: c.json["usage"]["completion_tokens"] == 300 and m.json["usage"]["completion_tokens"] == 100
                            and m.choice["finish_reason"] == "length"),
     "response-format-ignored": ("json_object", lambda c, m: parses(c.message["content"]) and not parses(m.message["content"])),

@@ -334,3 +334,22 @@ def test_one_cause_is_one_entry_in_the_console_and_the_summary(hand_doc: dict[st
     assert console.findings(doc).count("FAIL  ENV-02") == 1
     assert "[basic, s0, s1, s2]" in console.findings(doc)
     assert "| FAIL | ENV-02 | MUST | envelope.object\\_type | 4: basic, s0, s1, s2 |" in markdown.build(doc)
+
+
+def test_console_cuts_a_huge_repro_and_names_the_file_holding_it(hand_doc: dict[str, Any], tmp_path: Path) -> None:
+    """A context-overflow probe's curl line is tens of kilobytes: the terminal shows its start and
+    where the whole command is; the transcript file written for that result holds it whole."""
+    from conformance.reports import console, transcripts
+    from conformance.reports.findings import transcript_name
+
+    doc = copy.deepcopy(hand_doc)
+    failing = next(r for r in doc["results"] if r["verdict"] == "FAIL" and r["artifacts"])
+    short = failing["artifacts"][0]["curl"]
+    assert short in console.findings(doc)  # a normal repro is shown whole
+    huge = short + " --data-raw '" + "the " * 5000 + "'"
+    failing["artifacts"] = [dict(failing["artifacts"][0], curl=huge)]
+    shown = next(line for line in console.findings(doc).splitlines() if line.strip().startswith("repro:"))
+    name = transcript_name(failing["key"])
+    assert len(shown) < console.REPRO_SHOWN + 200 and f"{len(huge)} characters" in shown and name in shown
+    transcripts.write(doc, tmp_path)
+    assert huge in (tmp_path / transcripts.DIRNAME / name).read_text(encoding="utf-8")

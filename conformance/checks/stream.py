@@ -42,7 +42,7 @@ def data_events_are_json(ev: Evidence) -> Outcome:
 @check("SSE-03", on="stream")
 def ends_with_done(ev: Evidence) -> Outcome:
     """The stream ends with `data: [DONE]` and a blank line; no event follows it."""
-    ex, stream = ev.exchange, ev.stream
+    ex, stream = ev.exchange, ev.whole_stream
     if not stream.done:
         tail = ex.events[-1].data if ex.events else "(no events)"
         how = f"; transport: {ex.error.kind}" if ex.error else ""
@@ -117,7 +117,7 @@ def role_on_first_delta(ev: Evidence) -> Outcome:
 @check("SSE-07", on="stream", covers=("chunk.choices[].finish_reason:value",))
 def finish_reason_per_choice(ev: Evidence) -> Outcome:
     """Every streamed choice object has a finish_reason key (null until the end) and each index gets exactly one non-null value, on its last chunk."""
-    stream = ev.stream
+    stream = ev.whole_stream
     for chunk in stream.json_chunks:
         for choice in chunk.choices:
             if "finish_reason" not in choice:
@@ -154,7 +154,7 @@ def finish_chunk_without_content(ev: Evidence) -> Outcome:
        covers=("request.stream_options:set", "request.stream_options:off", "chunk.usage:value"))
 def usage_only_when_asked(ev: Evidence) -> Outcome:
     """With include_usage, one final chunk before [DONE] has choices [] and usage, and every other chunk has usage null; without it no chunk carries usage or choices []."""
-    stream = ev.stream
+    stream = ev.whole_stream
     stream.require_choices()
     asked = bool((req(ev, "stream_options") or {}).get("include_usage"))
     chunks = stream.json_chunks
@@ -185,7 +185,7 @@ def each_choice_streams_fully(ev: Evidence) -> Outcome:
     if not ev.streamed:
         raise NotApplicable
     n = req(ev, "n", 1)
-    stream = ev.stream
+    stream = ev.whole_stream
     stream.require_choices()
     for index in range(n):
         acc = stream.choices.get(index)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from ..engine import NotApplicable, Outcome, fail, passed, warn
-from ..evidence import Evidence
+from ..engine import NotApplicable, Outcome, Skip, fail, passed, warn
+from ..evidence import SUITE_LIMITS, Evidence
 from ..suite import SUITE
+from ..target import capped_stream_events
 from .common import short
 
 check = SUITE.check
@@ -14,8 +15,14 @@ check = SUITE.check
 def answers_within_timeout(ev: Evidence) -> Outcome:
     """Every request gets a complete, well-formed HTTP response within the configured timeouts."""
     for label, ex in [("primary", ev.exchange), *ev.related.items()]:
-        if ex.error is not None:
-            return fail("a complete HTTP response", f"{label}: {ex.error.kind}: {ex.error.message}")
+        if ex.error is None:
+            continue
+        bound = capped_stream_events(ev.request) if label == "primary" and isinstance(ev.request, dict) else None
+        if ex.error.kind in SUITE_LIMITS and bound is not None and len(ex.events or []) > bound:
+            # The same cause as the cap rule's finding: the answer did not stop at its cap.
+            raise Skip(f"{label}: the answer ran past its token cap ({len(ex.events or [])} events, more than any "
+                       f"capped answer needs) until the suite's {ex.error.kind} ended it; judged by PAR-01 / PAR-02")
+        return fail("a complete HTTP response", f"{label}: {ex.error.kind}: {ex.error.message}")
     return passed()
 
 

@@ -6,7 +6,11 @@ import sys
 from typing import Any, TextIO
 
 from ..engine import Result, Verdict
-from .findings import causes
+from .findings import causes, transcript_name
+
+# A repro line longer than this (a context-overflow probe's prompt is tens of kilobytes) is cut
+# on the terminal; the transcript file and report.json keep it whole.
+REPRO_SHOWN = 400
 
 _COLUMNS = ("PASS", "FAIL", "WARN", "SKIP", "ERROR", "INCONCLUSIVE", "INFO")
 _MARK = {Verdict.PASS: ".", Verdict.FAIL: "F", Verdict.WARN: "W", Verdict.SKIP: "s", Verdict.ERROR: "E",
@@ -65,5 +69,13 @@ def findings(document: dict[str, Any], verdicts: tuple[str, ...] = ("FAIL", "ERR
         if r["note"]:
             out.append(f"      note:     {r['note']}")
         if r["artifacts"]:
-            out.append(f"      repro:    {r['artifacts'][0]['curl']}")
+            out.append(f"      repro:    {_repro(r)}")
     return "\n".join(out)
+
+
+def _repro(result: dict[str, Any]) -> str:
+    curl = str(result["artifacts"][0]["curl"])
+    if len(curl) <= REPRO_SHOWN:
+        return curl
+    return (f"{curl[:REPRO_SHOWN]}… [cut: {len(curl)} characters in all; the whole command is in "
+            f"transcripts/{transcript_name(result['key'])} and report.json]")

@@ -91,6 +91,26 @@ def max_tokens_ignored(payload: Body, ctx: Context) -> Body:
     return _without(payload, "max_tokens")
 
 
+# As much as a context window holds: more events than the suite reads from any stream.
+_RAMBLE_TOKENS = 6000
+
+
+@defect("stream-cap-ignored-rambles", Stage.COMPLETION, clause="PAR-01", verdict="FAIL", deviations=("D52",),
+        summary="A streamed answer ignores its token cap and goes on until the context is full (6000 tokens; "
+                "llama-cpp-python with max_completion_tokens)")
+def stream_cap_ignored_rambles(completion: Completion, ctx: Context) -> Completion:
+    if not ctx.stream or ctx.request is None or ctx.request.max_tokens is None:
+        return completion
+    alternatives = max(1, ctx.request.top_logprobs)
+    for choice in completion.choices:
+        if choice.finish_reason == "length" and not choice.tool_calls:
+            words = [f" w{i % 97}" for i in range(_RAMBLE_TOKENS)]
+            choice.tokens += words
+            if choice.logprobs is not None:
+                choice.logprobs += [TokenLogprob(w, -0.5, [(w, -0.5)] + [(f" alt{k}", -1.5 - k) for k in range(1, alternatives)]) for w in words]
+    return completion
+
+
 @defect("silent-default-cap", Stage.REQUEST, clause="PAR-01", verdict="WARN", deviations=("D52",),
         summary="Without a token cap the server silently caps answers at 100 tokens (finish_reason 'length')")
 def silent_default_cap(payload: Body, ctx: Context) -> Body:
