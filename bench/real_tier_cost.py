@@ -160,7 +160,8 @@ def main() -> None:
     print(f"| combo | requests | tokens | wall (median of {args.runs}) | sending | replay rate | floor | "
           "wall ÷ floor | sending ÷ floor | short-request floor |")
     print("|---|---|---|---|---|---|---|---|---|---|")
-    print(f"| {combo.name} | {count:g} | {tokens:g} | {wall:.2f} s | {sending:.2f} s | {rate:.1f} req/s "
+    walls = sorted(w for w, _ in timed)
+    print(f"| {combo.name} | {count:g} | {tokens:g} | {wall:.2f} s ({walls[0]:.2f}–{walls[-1]:.2f}) | {sending:.2f} s | {rate:.1f} req/s "
           f"({len(requests)} replayed) | {floor:.2f} s | {wall / floor:.2f} | {sending / floor:.2f} | "
           f"{count / short_rate:.2f} s at {short_rate:.0f} req/s ({wall * short_rate / count:.2f}×) |")
 
