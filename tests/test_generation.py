@@ -283,3 +283,17 @@ def test_generated_traffic_stops_sending_a_refused_modality() -> None:
     assert probe(IMAGE_BODY) is not None
     assert probe(dict(IMAGE_BODY, temperature=0.5)) is None  # not sent again
     assert len(sent) == 1
+
+
+def test_a_capped_stream_is_read_only_as_far_as_a_capped_answer_goes() -> None:
+    """Context.send bounds the events read from a capped stream: generously (8 per allowed token,
+    per choice, whichever cap is larger) and only for capped streams."""
+    from conformance.target import capped_stream_events
+
+    base = {"model": "m", "messages": [], "stream": True}
+    assert capped_stream_events({**base, "max_tokens": 16}) == 8 * (16 + 8) + 64
+    assert capped_stream_events({**base, "max_tokens": 4, "max_completion_tokens": 16, "n": 2}) == 2 * 8 * (16 + 8) + 64
+    assert capped_stream_events({**base, "max_tokens": 16, "n": True}) == capped_stream_events({**base, "max_tokens": 16})
+    for unbounded in ({**base}, {**base, "stream": False, "max_tokens": 16}, {**base, "max_tokens": True},
+                      {**base, "max_tokens": 0}, {**base, "max_tokens": "16"}):
+        assert capped_stream_events(unbounded) is None
