@@ -195,7 +195,8 @@ def execute(config: RunConfig, emit: Handler = ignore) -> RunReport:
                 main = [s for s in scenarios if "after" not in s.marks]
                 on_result = _publisher(emit)
                 runner = Runner(checks, main, ctx, concurrency=config.concurrency, redact=client.redactor.text,
-                                on_result=on_result, replay_if=_transport_broke, on_evidence=recorder.record)
+                                on_result=on_result, replay_if=_transport_broke, on_evidence=recorder.record,
+                                replay_context=lambda context: dataclasses.replace(context, replaying=True))
                 emit(RunStarted(len(checks), len(scenarios), sum(1 for c in checks for s in scenarios if c.applies_to(s))))
                 emit(PhaseChanged("scenarios"))
                 outcome = runner.run()

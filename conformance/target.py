@@ -45,6 +45,9 @@ class Context:
     seed: int = 0
     facts: dict[str, Any] = field(default_factory=dict)  # preflight findings (e.g. the /models answer)
     capabilities: Manifest = OPENAI_DEFAULTS  # what the target claims to offer (see capabilities.py)
+    # Set on the serial replay of a scenario that concurrency broke: it runs again only to judge its
+    # rules without interference, so what it already did once (shrinking failures) is not redone.
+    replaying: bool = False
 
     def body(self, prompt: str | list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
         """A chat request for the target's model; a str prompt becomes one user message."""

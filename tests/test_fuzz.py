@@ -185,3 +185,19 @@ def test_draws_do_not_depend_on_loaded_modules(tmp_path: Path, monkeypatch: pyte
     monkeypatch.delitem(sys.modules, "module_with_literals", raising=False)
     importlib.import_module("module_with_literals")
     assert _drawn(7) == before
+
+
+def test_an_early_small_failure_does_not_end_generation() -> None:
+    """Shrinking stops once every failure is small, but only after the profile's examples were all
+    sent: a target failing its first generated case is still judged on the rest."""
+    from conformance.engine import Outcome
+
+    sent: list[dict] = []
+
+    def probe(body: dict) -> Observation:
+        sent.append(body)
+        return Observation(body, None, {"check": Outcome(Verdict.FAIL, "x", "y")})  # type: ignore[arg-type]
+
+    report = fuzz("early", valid_requests("m", max_tokens=16), probe, examples=12, seed_value=3, shrink_calls=24,
+                  small_enough=10**9)
+    assert len(sent) >= 12 and report.findings

@@ -100,6 +100,7 @@ class Runner:
         on_result: Callable[[Result], None] = lambda r: None,
         replay_if: Callable[[list[Result]], bool] | None = None,
         on_evidence: Callable[[str, Any], None] = lambda scenario, evidence: None,
+        replay_context: Callable[[Any], Any] = lambda context: context,
     ) -> None:
         self.checks = list(checks)
         self.scenarios = list(scenarios)
@@ -109,6 +110,7 @@ class Runner:
         self.on_result = on_result
         self.replay_if = replay_if
         self.on_evidence = on_evidence  # each scenario's evidence, e.g. to record it for an offline replay
+        self.replay_context = replay_context  # the context a serial replay runs with
         self._evidence: dict[str, Any] = {}  # of scenarios that tripped replay_if
         self._cancelled = threading.Event()
 
@@ -161,19 +163,20 @@ class Runner:
             if self._cancelled.is_set() or misses >= _REPLAY_MISSES:
                 return  # the failures reproduce alone: replaying the rest would only cost time
             concurrent = by_scenario[scenario.name]
-            serial = self._run_scenario(scenario, keep=False)
+            serial = self._run_scenario(scenario, keep=False, context=self.replay_context(self.context))
             cleared = not self.replay_if(serial)
             misses = 0 if cleared else misses + 1
             outcome.replays.append(Replay(scenario.name, concurrent, self._evidence.get(scenario.name), serial, cleared))
             outcome.results = [r for r in outcome.results if r.scenario != scenario.name] + serial
 
-    def _run_scenario(self, scenario: ScenarioSpec, keep: bool = True) -> list[Result]:
+    def _run_scenario(self, scenario: ScenarioSpec, keep: bool = True, context: Any = None) -> list[Result]:
         checks = [c for c in self.checks if c.applies_to(scenario)]
         if self._cancelled.is_set():
             return []
+        context = self.context if context is None else context
         started = time.perf_counter()
         try:
-            evidence = scenario.func(self.context, self.judge_case) if scenario.judges else scenario.func(self.context)
+            evidence = scenario.func(context, self.judge_case) if scenario.judges else scenario.func(context)
         except NotApplicable:  # the target offers nothing this scenario could probe (e.g. no manifest probe)
             return []
         except Skip as exc:

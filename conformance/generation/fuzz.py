@@ -10,7 +10,7 @@ tallies every other verdict, so a check that never saw a case it could judge is 
 one that held.
 
 Cost control: ``shrink_calls`` caps the requests spent after the first failure, shrinking ends
-once every failure found is at most ``small_enough`` bytes (already a readable reproduction; each
+once ``examples`` cases were sent and every failure found is at most ``small_enough`` bytes (already a readable reproduction; each
 further step costs a request), and a ``BudgetExhausted`` from the probe (the run's ``--max-requests`` / ``--max-tokens-total``) stops
 the run cleanly.  Both keep everything found so far.  A ``CannotJudge`` from the probe (the target
 stalled, or the run was stopped) ends the run at once, without shrinking; it is raised again
@@ -164,8 +164,12 @@ def fuzz(
         if first_failure_at and report.calls - first_failure_at[0] >= shrink_calls:
             report.stopped = f"shrink limit of {shrink_calls} requests reached"
             raise _Stop
-        if report.findings and all(f.size <= small_enough for f in report.findings.values()):
-            raise _Stop  # every failure is already small: shrinking further would only cost requests
+        if (report.findings and report.calls >= examples
+                and all(f.size <= small_enough for f in report.findings.values())):
+            # Every failure is already small: shrinking further would only cost requests.  Not
+            # before ``examples`` cases were sent: an early small failure must not end generation
+            # (llama-server's first generated case failed, and 3 cases were judged instead of 20).
+            raise _Stop
         try:
             observation = probe(case)
         except BudgetExhausted as exc:

@@ -55,8 +55,13 @@ def _examples(ctx: Context) -> int:
     return ctx.profile.fuzz_examples
 
 
-def _shrink_calls(examples: int) -> int:
-    return max(10, 2 * examples)
+def _shrink_calls(ctx: Context, examples: int) -> int:
+    """Requests a run may spend after its first failure (generating the rest, then shrinking).  On
+    the serial replay of a scenario that concurrency broke, as many as it has examples: the whole
+    generation still fits, but the failures, shrunk once already, are not shrunk as far again (a
+    target that breaks under concurrency often serializes requests, and each step costs a whole
+    generation: llama-cpp-python spent 28 s of a 42 s replay shrinking)."""
+    return max(10, examples) if ctx.replaying else max(10, 2 * examples)
 
 
 def _small_enough(ctx: Context) -> int:
@@ -152,7 +157,9 @@ def _minimal_failure(ctx: Context, found: list[tuple[FuzzReport[Any], Any]], cas
     report, finding = min(found, key=lambda item: item[1].size)
     rule = getattr(finding.case, "rule", None)
     failing = sum(f.occurrences for _, f in found)
-    note = (f"{report.name}: minimal failing request (shrunk) of {failing} failing case(s) in {cases}; reproduce "
+    found = ("failing request, shrunk within a smaller budget on the serial replay of a scenario concurrency broke"
+             if ctx.replaying else "minimal failing request (shrunk)")
+    note = (f"{report.name}: {found} of {failing} failing case(s) in {cases}; reproduce "
             f"with run seed {ctx.seed} (--seed; Hypothesis seed {report.seed})" + (f"; broken rule: {rule}" if rule else "")
             + (f"; {finding.outcome.note}" if finding.outcome.note else ""))
     return replace(finding.outcome, note=note, artifacts=[ExchangeArtifact("minimal failing request", finding.exchange)],
@@ -179,7 +186,7 @@ def fuzz_valid(ctx: Context, judge: CaseJudge) -> Judged:
     strategy = valid_requests(ctx.target.model, strict=ctx.profile.strict, vendor=ctx.profile.vendor,
                               max_tokens=ctx.max_tokens, multimodal=True)
     report = fuzz("fuzz_valid", strategy, _valid_probe(ctx, judge), examples=examples,
-                  seed_value=scenario_seed(ctx, "fuzz_valid"), shrink_calls=_shrink_calls(examples),
+                  seed_value=scenario_seed(ctx, "fuzz_valid"), shrink_calls=_shrink_calls(ctx, examples),
                   small_enough=_small_enough(ctx))
     return _verdicts(ctx, [report])
 
@@ -192,7 +199,7 @@ def _fuzz_invalid(ctx: Context, judge: CaseJudge, name: str, stream: bool) -> Ju
     strategy = invalid_requests(
         ctx.target.model, strict=ctx.profile.strict, vendor=ctx.profile.vendor, stream=stream, max_tokens=ctx.max_tokens)
     report = fuzz(name, strategy, _invalid_probe(ctx, judge), examples=examples, seed_value=scenario_seed(ctx, name),
-                  shrink_calls=_shrink_calls(examples), small_enough=_small_enough(ctx))
+                  shrink_calls=_shrink_calls(ctx, examples), small_enough=_small_enough(ctx))
     _health(ctx, judge, report)
     return _verdicts(ctx, [report])
 
@@ -225,5 +232,5 @@ def schemathesis_phases(ctx: Context, judge: CaseJudge) -> Judged:
 
     reports = schemathesis_run.run_phases(ctx, probe, strict=ctx.profile.strict, vendor=ctx.profile.vendor,
                                           seed=scenario_seed(ctx, "schemathesis_phases"), examples=examples,
-                                          shrink_calls=_shrink_calls(examples))
+                                          shrink_calls=_shrink_calls(ctx, examples))
     return _verdicts(ctx, reports)
