@@ -226,18 +226,19 @@ def test_fuzz_stops_on_budget_and_shrink_limit() -> None:
 
 
 def test_fuzz_stops_shrinking_once_every_failure_is_small() -> None:
-    # Sizes are JSON lengths: any integer up to 10**9 is at most 10 bytes, so a limit of 10 makes
-    # the first failure small enough and nothing is spent on shrinking; without it, shrinking runs.
+    # Sizes are JSON lengths: any integer up to 10**9 is at most 10 bytes, so with a limit of 10
+    # every failure is small and nothing more is spent once the profile's examples were sent;
+    # without it, shrinking runs to the minimal case.
     calls: list[int] = []
 
     def counted(case: int) -> Observation:
         calls.append(case)
         return _probe(case)
 
-    quick = fuzz("t", st.integers(0, 10**9), counted, examples=50, seed_value=7, shrink_calls=500, small_enough=10)
+    quick = fuzz("t", st.integers(0, 10**9), counted, examples=5, seed_value=7, shrink_calls=500, small_enough=10)
     assert "envelope.choice_count" in quick.findings and quick.findings["envelope.choice_count"].case >= 1000
-    assert calls[-1] >= 1000 and quick.calls == len(calls)  # ended on the first failure
-    full = fuzz("t", st.integers(0, 10**9), _probe, examples=50, seed_value=7, shrink_calls=500)
+    assert quick.calls == len(calls) == 5  # ended once 5 cases were sent: no shrinking beyond them
+    full = fuzz("t", st.integers(0, 10**9), _probe, examples=5, seed_value=7, shrink_calls=500)
     assert full.calls > quick.calls and full.findings["envelope.choice_count"].case == 1000
 
 
