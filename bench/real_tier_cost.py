@@ -109,8 +109,8 @@ def captured_run(server: RealServer, concurrency: int) -> list[Captured]:
     env_keys = [k for k in os.environ if k.startswith("OPENAI_")]
     saved = {k: os.environ.pop(k) for k in env_keys}
     try:
-        with tempfile.TemporaryDirectory() as reports, capturing() as captured, \
-                contextlib.redirect_stdout(open(os.devnull, "w")), contextlib.redirect_stderr(open(os.devnull, "w")):
+        with tempfile.TemporaryDirectory() as reports, open(os.devnull, "w") as quiet, capturing() as captured, \
+                contextlib.redirect_stdout(quiet), contextlib.redirect_stderr(quiet):
             main(run_command(server, reports, concurrency))
     finally:
         os.environ.update(saved)

@@ -10,7 +10,7 @@ from typing import Any
 from .engine import Skip
 from .stream import CAP_SPENT_ON_REASONING, REASONING_KEYS, StreamView, parse_stream
 from .target import Context
-from .wire.client import Exchange
+from .wire.client import STALL_KINDS, Exchange
 
 _BODY_PREVIEW = 16 * 1024
 
@@ -55,8 +55,9 @@ class ExchangeArtifact:
         }
 
 
-# Transport errors that are the suite's own limits ending an exchange, not the target ending it.
-SUITE_LIMITS = frozenset({"read-timeout", "total-timeout", "too-many-events", "body-too-large"})
+# Transport errors that are the suite's own limits ending an exchange it had an answer to: the
+# deadlines and caps of the stall breaker, bar the connect timeout (no answer began).
+SUITE_LIMITS = STALL_KINDS - {"connect-timeout"}
 
 
 @dataclass

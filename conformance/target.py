@@ -81,10 +81,10 @@ def capped_stream_events(body: dict[str, Any]) -> int | None:
     every rule on the stream's end judging an end the suite cut off)."""
     caps = [body.get(field) for field in ("max_tokens", "max_completion_tokens")]
     valid = [cap for cap in caps if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0]
-    n = body.get("n")
-    choices = n if isinstance(n, int) and not isinstance(n, bool) and 0 < n <= 128 else 1
     if body.get("stream") is not True or not valid:
         return None
+    n = body.get("n")
+    choices = n if isinstance(n, int) and not isinstance(n, bool) and 0 < n <= 128 else 1
     return 8 * choices * (max(valid) + 8) + 64
 
 

@@ -18,9 +18,10 @@ def answers_within_timeout(ev: Evidence) -> Outcome:
         if ex.error is None:
             continue
         bound = capped_stream_events(ev.request) if label == "primary" and isinstance(ev.request, dict) else None
-        if ex.error.kind in SUITE_LIMITS and bound is not None and len(ex.events or []) > bound:
+        events = len(ex.events or [])
+        if ex.error.kind in SUITE_LIMITS and bound is not None and events > bound:
             # The same cause as the cap rule's finding: the answer did not stop at its cap.
-            raise Skip(f"{label}: the answer ran past its token cap ({len(ex.events or [])} events, more than any "
+            raise Skip(f"{label}: the answer ran past its token cap ({events} events, more than any "
                        f"capped answer needs) until the suite's {ex.error.kind} ended it; judged by PAR-01 / PAR-02")
         return fail("a complete HTTP response", f"{label}: {ex.error.kind}: {ex.error.message}")
     return passed()

@@ -183,31 +183,23 @@ def run_phases(
 ) -> list[FuzzReport[Case]]:
     """Run the selected phases; one report per phase and mode, in order."""
     with seed_only():  # the coverage phase draws values with Hypothesis too
-        return _run_phases(ctx, judge, strict=strict, vendor=vendor, seed=seed, examples=examples,
-                           shrink_calls=shrink_calls, phases=phases)
-
-
-def _run_phases(
-    ctx: Context, judge: CaseJudge, *, strict: bool, vendor: bool, seed: int, examples: int, shrink_calls: int,
-    phases: tuple[str, ...],
-) -> list[FuzzReport[Case]]:
-    loaded = load_schema(strict=strict, vendor=vendor, seed=seed, examples=examples, model=ctx.target.model,
-                         max_tokens=ctx.max_tokens, base_url=ctx.client.base_url.partition("?")[0])
-    probe = make_probe(ctx, judge, strict=strict, vendor=vendor)
-    reports: list[FuzzReport[Case]] = []
-    if "coverage" in phases:
-        reports.append(run_coverage(coverage_cases(loaded), probe, seed))
-        if reports[-1].stopped.startswith("budget"):
-            return reports
-    if "fuzzing" in phases:
-        op = operation(loaded)
-        for offset, mode in enumerate((GenerationMode.POSITIVE, GenerationMode.NEGATIVE)):
-            report = fuzz(f"schemathesis fuzzing ({mode.value})", op.as_strategy(mode), probe, examples=examples,
-                          seed_value=seed + offset, shrink_calls=shrink_calls)
-            reports.append(report)
-            if report.stopped.startswith("budget"):
-                break
-    return reports
+        loaded = load_schema(strict=strict, vendor=vendor, seed=seed, examples=examples, model=ctx.target.model,
+                             max_tokens=ctx.max_tokens, base_url=ctx.client.base_url.partition("?")[0])
+        probe = make_probe(ctx, judge, strict=strict, vendor=vendor)
+        reports: list[FuzzReport[Case]] = []
+        if "coverage" in phases:
+            reports.append(run_coverage(coverage_cases(loaded), probe, seed))
+            if reports[-1].stopped.startswith("budget"):
+                return reports
+        if "fuzzing" in phases:
+            op = operation(loaded)
+            for offset, mode in enumerate((GenerationMode.POSITIVE, GenerationMode.NEGATIVE)):
+                report = fuzz(f"schemathesis fuzzing ({mode.value})", op.as_strategy(mode), probe, examples=examples,
+                              seed_value=seed + offset, shrink_calls=shrink_calls)
+                reports.append(report)
+                if report.stopped.startswith("budget"):
+                    break
+        return reports
 
 
 def run_coverage(cases: list[Case], probe: Callable[[Case], Observation], seed: int) -> FuzzReport[Case]:

@@ -157,9 +157,9 @@ def _minimal_failure(ctx: Context, found: list[tuple[FuzzReport[Any], Any]], cas
     report, finding = min(found, key=lambda item: item[1].size)
     rule = getattr(finding.case, "rule", None)
     failing = sum(f.occurrences for _, f in found)
-    found = ("failing request, shrunk within a smaller budget on the serial replay of a scenario concurrency broke"
-             if ctx.replaying else "minimal failing request (shrunk)")
-    note = (f"{report.name}: {found} of {failing} failing case(s) in {cases}; reproduce "
+    what = ("failing request, shrunk within a smaller budget on the serial replay of a scenario concurrency broke"
+            if ctx.replaying else "minimal failing request (shrunk)")
+    note = (f"{report.name}: {what} of {failing} failing case(s) in {cases}; reproduce "
             f"with run seed {ctx.seed} (--seed; Hypothesis seed {report.seed})" + (f"; broken rule: {rule}" if rule else "")
             + (f"; {finding.outcome.note}" if finding.outcome.note else ""))
     return replace(finding.outcome, note=note, artifacts=[ExchangeArtifact("minimal failing request", finding.exchange)],

@@ -230,20 +230,6 @@ class _DeadlineBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-class _NoTLS(ssl.SSLContext):
-    """The TLS context of a plain-HTTP pool: any attempt to use it is an error, never a silent
-    default context (httpcore would build one, with the environment's trust store)."""
-
-    def wrap_socket(self, *args: object, **kwargs: object) -> ssl.SSLSocket:
-        raise ssl.SSLError("this client talks plain HTTP only")
-
-    def wrap_bio(self, *args: object, **kwargs: object) -> ssl.SSLObject:
-        raise ssl.SSLError("this client talks plain HTTP only")
-
-
-_NO_TLS = _NoTLS(ssl.PROTOCOL_TLS_CLIENT)
-
-
 @functools.cache
 def _ssl_context() -> ssl.SSLContext:
     """Loading the CA bundle costs ~15 ms; one context serves every client of the process."""
@@ -253,11 +239,12 @@ def _ssl_context() -> ssl.SSLContext:
 class DeadlineTransport(httpx.BaseTransport):
     """HTTP/1.1 over a connection pool of its own whose sockets keep the calling thread's deadline;
     ``small_window``: every connection has a small receive window (a slow reader's); ``tls``:
-    the pool may open HTTPS connections (without it, one that tries fails: no TLS context)."""
+    the pool opens HTTPS connections (without it the CA bundle is not loaded: a plain-HTTP target's
+    pool never needs it, redirects being refused)."""
 
     def __init__(self, small_window: bool = False, *, tls: bool = True) -> None:
         self._connections = httpcore.ConnectionPool(
-            ssl_context=_ssl_context() if tls else _NO_TLS,
+            ssl_context=_ssl_context() if tls else None,
             max_connections=_MAX_CONNECTIONS,
             max_keepalive_connections=_MAX_CONNECTIONS,
             keepalive_expiry=_KEEPALIVE_EXPIRY,
